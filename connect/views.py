@@ -1,0 +1,5 @@
+from django.http import JsonResponse
+
+
+def descriptor(request):
+    return JsonResponse({})

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class IncidentsConfig(AppConfig):
+    """Workspaces, containers, incidents and post-incident reviews, and their sync to Jira."""
+
+    name = "incidents"
+    verbose_name = "Incidents"
