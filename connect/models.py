@@ -1,0 +1,44 @@
+"""The Jira sites the app is installed in."""
+
+from django.db import models
+
+
+class Installation(models.Model):
+    """One Jira site that installed the app, created only by a verified signed install.
+
+    The tenant key is `client_key` (the verified `iss` of Jira's calls), never `base_url`,
+    which changes when a site is renamed.
+    """
+
+    class State(models.TextChoices):
+        INSTALLED = "installed", "Installed"
+        UNINSTALLED = "uninstalled", "Uninstalled"
+
+    client_key = models.CharField(max_length=255, unique=True)
+    app_key = models.CharField(max_length=255, blank=True)
+    shared_secret_encrypted = models.TextField(blank=True, editable=False)
+    base_url = models.URLField(max_length=255)
+    display_url = models.URLField(max_length=255, blank=True)
+    cloud_id = models.CharField(max_length=64, blank=True)
+    installation_id = models.CharField(max_length=255, blank=True)
+    product_type = models.CharField(max_length=32, blank=True)
+    description = models.CharField(max_length=1000, blank=True)
+    server_version = models.CharField(max_length=64, blank=True)
+    plugins_version = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=16, choices=State, default=State.INSTALLED)
+    enabled = models.BooleanField(default=True)
+    last_lifecycle_iat = models.BigIntegerField(default=0, editable=False)
+    installed_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    uninstalled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["base_url"]
+
+    def __str__(self) -> str:
+        return self.display_url or self.base_url
+
+    @property
+    def is_active(self) -> bool:
+        """Whether the app may call this site and accept its calls."""
+        return self.state == self.State.INSTALLED and self.enabled
