@@ -6,3 +6,8 @@ class IncidentsConfig(AppConfig):
 
     name = "incidents"
     verbose_name = "Incidents"
+
+    def ready(self) -> None:
+        from incidents import signals
+
+        signals.connect_receivers()

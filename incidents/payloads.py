@@ -1,0 +1,86 @@
+"""The one place where our models become Jira's JSON.
+
+Incident and Review follow `components.schemas` of shared/spec/jira-operations-openapi.json;
+workspaces and containers follow the fetchWorkspaces and searchContainers action responses
+(docs jira-operations-api.md §3.2). The functions read only prefetched relations: pass objects
+from `Incident.objects.for_jira()` / `PostIncidentReview.objects.for_jira()` to stay at a
+constant number of queries.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+SCHEMA_VERSION = "1.0"
+
+
+def rfc3339(moment: datetime) -> str:
+    """An aware datetime as RFC 3339 in UTC with milliseconds, like the spec's examples."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _associations(associations: Iterable) -> list[dict]:
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for association in associations:
+        grouped[association.association_type].append(association.value)
+    return [
+        {"associationType": kind, "values": sorted(values)}
+        for kind, values in sorted(grouped.items())
+    ]
+
+
+def _common(entity) -> dict:
+    payload = {
+        "schemaVersion": SCHEMA_VERSION,
+        "id": entity.external_id,
+        "updateSequenceNumber": entity.update_sequence_number,
+        "summary": entity.summary,
+        "description": entity.description,
+        "url": entity.url,
+        "createdDate": rfc3339(entity.created_date),
+        "lastUpdated": rfc3339(entity.last_updated),
+        "status": entity.status,
+    }
+    associations = _associations(entity.associations.all())
+    if associations:
+        payload["associations"] = associations
+    return payload
+
+
+def incident_to_jira(incident) -> dict:
+    """An `Incident` as Jira's Incident schema; severity only when set."""
+    payload = _common(incident)
+    payload["affectedComponents"] = sorted(
+        c.external_id for c in incident.affected_containers.all()
+    )
+    if incident.severity:
+        payload["severity"] = {"level": incident.severity}
+    return payload
+
+
+def review_to_jira(review) -> dict:
+    """A `PostIncidentReview` as Jira's Review schema; `reviews` are the incident ids."""
+    payload = _common(review)
+    payload["reviews"] = sorted(i.external_id for i in review.incidents.all())
+    return payload
+
+
+def workspace_to_jira(workspace) -> dict:
+    """A `Workspace` as one item of the fetchWorkspaces response."""
+    payload = {"id": workspace.external_id, "name": workspace.name, "url": workspace.url}
+    if workspace.avatar_url:
+        payload["avatarUrl"] = workspace.avatar_url
+    return payload
+
+
+def container_to_jira(container) -> dict:
+    """A `Container` as one item of the searchContainers response."""
+    payload = {
+        "id": container.external_id,
+        "name": container.name,
+        "url": container.url,
+        "lastUpdatedDate": rfc3339(container.last_updated),
+    }
+    if container.avatar_url:
+        payload["avatarUrl"] = container.avatar_url
+    return payload
