@@ -440,3 +440,7 @@ class ReviewAssociation(Association):
                 name="incidents_unique_review_association",
             )
         ]
+
+
+# The outbox models live in their own module; imported here so Django registers them.
+from incidents.outbox import SiteSyncStatus, SyncState  # noqa: E402, F401

@@ -140,3 +140,16 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Sync to Jira (see docs/sync.md) ----------------------------------------------------------
+# Seconds a worker holds claimed rows; a killed worker's rows are retaken after this.
+SYNC_LEASE_SECONDS = env.float("SYNC_LEASE_SECONDS", default=120.0)
+# Entities per request (Jira accepts at most 1000).
+SYNC_BATCH_SIZE = min(env.int("SYNC_BATCH_SIZE", default=1000), 1000)
+SYNC_BACKOFF_BASE_SECONDS = env.float("SYNC_BACKOFF_BASE_SECONDS", default=2.0)
+SYNC_BACKOFF_CAP_SECONDS = env.float("SYNC_BACKOFF_CAP_SECONDS", default=600.0)
+# In-line retries of one request before the rows go back to the outbox with a backoff.
+SYNC_CLIENT_ATTEMPTS = env.int("SYNC_CLIENT_ATTEMPTS", default=2)
+SYNC_CLIENT_MAX_RETRY_WAIT_SECONDS = env.float("SYNC_CLIENT_MAX_RETRY_WAIT_SECONDS", default=5.0)
+# How often an idle worker looks for new changes.
+SYNC_POLL_SECONDS = env.float("SYNC_POLL_SECONDS", default=1.0)

@@ -1,0 +1,174 @@
+"""The outbox: what each Jira site must still receive, recorded in the change's own transaction.
+
+One `SyncState` row per (site, kind, external id). A change sets a fresh `change_token` and marks
+the row pending; the relay (`incidents/sync.py`) claims pending rows with a lease, sends the
+entity's *current* state (or a delete when it no longer exists or is no longer linked to the
+site), and clears the row only if its token has not moved on meanwhile. So rows coalesce, nothing
+is lost between a commit and a send, and a send that completes after a newer change leaves the
+row pending.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
+
+
+class SyncStateQuerySet(models.QuerySet):
+    def pending(self) -> SyncStateQuerySet:
+        return self.filter(pending=True)
+
+    def due(self, now=None) -> SyncStateQuerySet:
+        """Pending rows whose retry time has come and whose lease (if any) has ended."""
+        now = now or timezone.now()
+        return self.filter(pending=True, next_attempt_at__lte=now).filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+        )
+
+    def failed(self) -> SyncStateQuerySet:
+        return self.exclude(error="")
+
+
+class SyncState(models.Model):
+    """The sync state of one entity on one Jira site."""
+
+    class Kind(models.TextChoices):
+        WORKSPACE = "workspace", "Workspace link"
+        INCIDENT = "incident", "Incident"
+        REVIEW = "review", "Post-incident review"
+
+    installation = models.ForeignKey(
+        "connect.Installation", on_delete=models.CASCADE, related_name="sync_states"
+    )
+    kind = models.CharField(max_length=16, choices=Kind)
+    external_id = models.CharField(max_length=255)
+    # Changes on every recorded change; a send only clears the row if it still matches.
+    change_token = models.CharField(max_length=32, default=new_token)
+    pending = models.BooleanField(default=True)
+    changed_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveIntegerField(default=0)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    # What Jira holds after the last successful send.
+    synced_at = models.DateTimeField(null=True, blank=True)
+    sent_sequence_number = models.BigIntegerField(null=True, blank=True)
+    present_in_jira = models.BooleanField(default=False)
+    # Jira refused this entity (failedIncidents): not resent until it changes.
+    error = models.TextField(blank=True)
+    # A transient failure (network, 5xx, 429): retried.
+    last_attempt_error = models.TextField(blank=True)
+
+    objects = SyncStateQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["installation", "kind", "external_id"],
+                name="one_sync_state_per_site_entity",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["pending", "next_attempt_at"], name="sync_due_idx"),
+            models.Index(fields=["kind", "external_id"], name="sync_entity_idx"),
+        ]
+        verbose_name = "sync state"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.external_id} on {self.installation_id}"
+
+    @property
+    def status(self) -> str:
+        if self.error:
+            return "failed"
+        if self.pending:
+            return "pending"
+        return "synced"
+
+
+class SiteSyncStatus(models.Model):
+    """Per-site health of the relay: paused after a 429, needing attention after a 401/403."""
+
+    installation = models.OneToOneField(
+        "connect.Installation", on_delete=models.CASCADE, related_name="sync_status"
+    )
+    paused_until = models.DateTimeField(null=True, blank=True)
+    needs_attention = models.BooleanField(default=False)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    unknown_project_keys = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name = "site sync status"
+        verbose_name_plural = "site sync statuses"
+
+    def __str__(self) -> str:
+        return f"Sync status of {self.installation}"
+
+
+def mark_changed(
+    kind: str,
+    installation_ids_by_external_id: dict[str, Iterable[int]],
+    *,
+    now=None,
+    present_in_jira: bool | None = None,
+) -> int:
+    """Record that these entities changed for these sites, in the caller's transaction.
+
+    An upsert keyed by (site, kind, id): an existing row gets a new token and becomes pending and
+    due now, clearing a stored refusal (a changed entity is worth resending). Pass
+    `present_in_jira=True` when Jira may hold the entity although no row says so.
+    """
+    now = now or timezone.now()
+    rows = [
+        SyncState(
+            installation_id=installation_id,
+            kind=kind,
+            external_id=external_id,
+            change_token=new_token(),
+            pending=True,
+            changed_at=now,
+            next_attempt_at=now,
+            attempts=0,
+            error="",
+            last_attempt_error="",
+            present_in_jira=bool(present_in_jira),
+        )
+        for external_id, installation_ids in installation_ids_by_external_id.items()
+        for installation_id in set(installation_ids)
+    ]
+    if not rows:
+        return 0
+    update_fields = [
+        "change_token",
+        "pending",
+        "changed_at",
+        "next_attempt_at",
+        "attempts",
+        "error",
+        "last_attempt_error",
+    ]
+    if present_in_jira is not None:
+        update_fields.append("present_in_jira")
+    SyncState.objects.bulk_create(
+        rows,
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["installation", "kind", "external_id"],
+        update_fields=update_fields,
+    )
+    return len(rows)
+
+
+def lease_expiry(seconds: float, now=None):
+    return (now or timezone.now()) + timedelta(seconds=seconds)

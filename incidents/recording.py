@@ -1,0 +1,81 @@
+"""Record in the outbox, inside the caller's transaction, every change a Jira site must hear of.
+
+Every path that changes what Jira should hold ends here: saves and deletes of incidents and
+reviews (signals), bulk `update()`s and sequence bumps (`incidents.sequence.entities_changed`),
+workspace links and unlinks, and re-installs. Nothing is sent from here; the relay does that.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from incidents.models import Incident, PostIncidentReview, WorkspaceLink
+from incidents.outbox import SyncState, mark_changed
+
+Kind = SyncState.Kind
+KIND_OF_MODEL = {Incident: Kind.INCIDENT, PostIncidentReview: Kind.REVIEW}
+
+
+def _sites_of_workspaces(workspace_ids: Iterable[int]) -> dict[int, list[int]]:
+    sites: dict[int, list[int]] = defaultdict(list)
+    for workspace_id, installation_id in WorkspaceLink.objects.filter(
+        workspace_id__in=set(workspace_ids)
+    ).values_list("workspace_id", "installation_id"):
+        sites[workspace_id].append(installation_id)
+    return sites
+
+
+def record_entities(kind: str, entities: Iterable[tuple[str, int | None]]) -> int:
+    """Mark (external id, workspace pk) pairs changed for every site that should hold them now,
+    and every site that was sent them before (so a move or an unlink becomes a delete)."""
+    entities = list(entities)
+    if not entities:
+        return 0
+    sites = _sites_of_workspaces(ws for _, ws in entities if ws is not None)
+    targets: dict[str, set[int]] = defaultdict(set)
+    for external_id, workspace_id in entities:
+        targets[external_id].update(sites.get(workspace_id, ()))
+    for external_id, installation_id in SyncState.objects.filter(
+        kind=kind, external_id__in=list(targets)
+    ).values_list("external_id", "installation_id"):
+        targets[external_id].add(installation_id)
+    return mark_changed(kind, {k: v for k, v in targets.items() if v})
+
+
+def record_by_pks(model, pks: Iterable[int]) -> int:
+    pks = list(pks)
+    if not pks:
+        return 0
+    rows = model._default_manager.filter(pk__in=pks).values_list("external_id", "workspace_id")
+    return record_entities(KIND_OF_MODEL[model], rows)
+
+
+def record_workspace_linked(link: WorkspaceLink) -> None:
+    """A new link: link the workspace on that site, then send the workspace's whole history."""
+    site = link.installation_id
+    mark_changed(Kind.WORKSPACE, {link.workspace.external_id: [site]})
+    for model, kind in KIND_OF_MODEL.items():
+        ids = model._default_manager.filter(workspace_id=link.workspace_id).values_list(
+            "external_id", flat=True
+        )
+        mark_changed(kind, {external_id: [site] for external_id in ids})
+
+
+def record_workspace_unlinked(link: WorkspaceLink) -> None:
+    """An unlink: the workspace's data goes from that site by one delete-by-property, so its
+    entities' own rows are dropped (a send in flight re-queues itself, see `sync.complete`)."""
+    site = link.installation_id
+    mark_changed(Kind.WORKSPACE, {link.workspace.external_id: [site]}, present_in_jira=True)
+    for model, kind in KIND_OF_MODEL.items():
+        ids = model._default_manager.filter(workspace_id=link.workspace_id).values_list(
+            "external_id", flat=True
+        )
+        SyncState.objects.filter(installation_id=site, kind=kind, external_id__in=ids).delete()
+
+
+def record_reinstall(installation) -> None:
+    """Jira deleted the site's data on uninstall: link its workspaces again and resend all."""
+    SyncState.objects.filter(installation=installation).update(present_in_jira=False)
+    for link in WorkspaceLink.objects.filter(installation=installation).select_related("workspace"):
+        record_workspace_linked(link)
