@@ -1,0 +1,3 @@
+from jirasim.cli import main
+
+raise SystemExit(main())
