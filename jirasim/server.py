@@ -99,7 +99,16 @@ def make_server(
     return server
 
 
+#: How often serve_forever() checks for shutdown; short, so tests stop a server quickly.
+POLL_INTERVAL_SECONDS = 0.02
+
+
 def start_in_thread(server: SimulatorHTTPServer) -> threading.Thread:
-    thread = threading.Thread(target=server.serve_forever, name="jirasim", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": POLL_INTERVAL_SECONDS},
+        name="jirasim",
+        daemon=True,
+    )
     thread.start()
     return thread

@@ -131,6 +131,13 @@ class AppClient:
             prepared.headers["Authorization"] = authorization
         return self.session.send(prepared, timeout=10)
 
+    def request_raw(self, method: str, path: str, body: bytes | str) -> requests.Response:
+        """Send a body as given (e.g. malformed JSON), signed like any other request."""
+        prepared = requests.Request(method, self.base_url + path, data=body).prepare()
+        prepared.headers["Content-Type"] = "application/json"
+        prepared.headers["Authorization"] = f"JWT {self.token(method, prepared.url)}"
+        return self.session.send(prepared, timeout=10)
+
     def get(self, path: str, **kwargs) -> requests.Response:
         return self.request("GET", path, **kwargs)
 
