@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from . import encryption
+
 
 class Installation(models.Model):
     """One Jira site that installed the app, created only by a verified signed install.
@@ -42,3 +44,19 @@ class Installation(models.Model):
     def is_active(self) -> bool:
         """Whether the app may call this site and accept its calls."""
         return self.state == self.State.INSTALLED and self.enabled
+
+    @property
+    def shared_secret(self) -> str:
+        """The site's HS256 secret, decrypted on use; never stored or logged in the clear.
+
+        Raises `connect.encryption.SecretDecryptionError` if it cannot be decrypted.
+        """
+        if not self.shared_secret_encrypted:
+            raise encryption.SecretDecryptionError("no shared secret is stored for this site")
+        return encryption.decrypt(self.shared_secret_encrypted)
+
+    def set_shared_secret(self, secret: str) -> None:
+        """Store a new secret, encrypted (the caller saves the row)."""
+        if not secret:
+            raise ValueError("a shared secret cannot be empty")
+        self.shared_secret_encrypted = encryption.encrypt(secret)

@@ -4,37 +4,47 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Installation',
+            name="Installation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('client_key', models.CharField(max_length=255, unique=True)),
-                ('app_key', models.CharField(blank=True, max_length=255)),
-                ('shared_secret_encrypted', models.TextField(blank=True, editable=False)),
-                ('base_url', models.URLField(max_length=255)),
-                ('display_url', models.URLField(blank=True, max_length=255)),
-                ('cloud_id', models.CharField(blank=True, max_length=64)),
-                ('installation_id', models.CharField(blank=True, max_length=255)),
-                ('product_type', models.CharField(blank=True, max_length=32)),
-                ('description', models.CharField(blank=True, max_length=1000)),
-                ('server_version', models.CharField(blank=True, max_length=64)),
-                ('plugins_version', models.CharField(blank=True, max_length=64)),
-                ('state', models.CharField(choices=[('installed', 'Installed'), ('uninstalled', 'Uninstalled')], default='installed', max_length=16)),
-                ('enabled', models.BooleanField(default=True)),
-                ('last_lifecycle_iat', models.BigIntegerField(default=0, editable=False)),
-                ('installed_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('uninstalled_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("client_key", models.CharField(max_length=255, unique=True)),
+                ("app_key", models.CharField(blank=True, max_length=255)),
+                ("shared_secret_encrypted", models.TextField(blank=True, editable=False)),
+                ("base_url", models.URLField(max_length=255)),
+                ("display_url", models.URLField(blank=True, max_length=255)),
+                ("cloud_id", models.CharField(blank=True, max_length=64)),
+                ("installation_id", models.CharField(blank=True, max_length=255)),
+                ("product_type", models.CharField(blank=True, max_length=32)),
+                ("description", models.CharField(blank=True, max_length=1000)),
+                ("server_version", models.CharField(blank=True, max_length=64)),
+                ("plugins_version", models.CharField(blank=True, max_length=64)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("installed", "Installed"), ("uninstalled", "Uninstalled")],
+                        default="installed",
+                        max_length=16,
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                ("last_lifecycle_iat", models.BigIntegerField(default=0, editable=False)),
+                ("installed_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("uninstalled_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['base_url'],
+                "ordering": ["base_url"],
             },
         ),
     ]
