@@ -320,7 +320,10 @@ class Incident(SequencedModel):
         """Validate the saved many-to-many and inline rows, which `full_clean()` cannot see."""
         saved = self.pk is not None
         workspace = self.workspace if self.workspace_id else None
-        containers = self.affected_containers.select_related("workspace") if saved else []
+        # A fresh query: a prefetch (`for_jira()`) may have deferred the workspace.
+        containers = (
+            Container.objects.filter(incidents=self).select_related("workspace") if saved else []
+        )
         self.validate_affected_containers(workspace, containers)
         validate_association_count(self.associations.count() if saved else 0)
 
@@ -417,7 +420,9 @@ class PostIncidentReview(SequencedModel):
         """Validate the saved many-to-many and inline rows, which `full_clean()` cannot see."""
         saved = self.pk is not None
         workspace = self.workspace if self.workspace_id else None
-        incidents = self.incidents.select_related("workspace") if saved else []
+        incidents = (
+            Incident.objects.filter(reviews=self).select_related("workspace") if saved else []
+        )
         self.validate_incidents(workspace, incidents)
         validate_association_count(self.associations.count() if saved else 0)
 
@@ -444,3 +449,4 @@ class ReviewAssociation(Association):
 
 # The outbox models live in their own module; imported here so Django registers them.
 from incidents.outbox import SiteSyncStatus, SyncState  # noqa: E402, F401
+from incidents.entity_associations import EntityAssociation  # noqa: E402, F401

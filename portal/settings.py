@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "portal",
     "connect",
     "incidents",
@@ -104,6 +105,15 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# The OpenAPI document of the actions Jira calls, served at /api/schema/ (docs/actions.md).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Ops Portal: actions Jira calls",
+    "DESCRIPTION": "The jiraOperationsInfoProvider actions, each authenticated by a Connect JWT.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Atlassian Connect ---------------------------------------------------------------
@@ -127,6 +137,9 @@ CONNECT_ALLOWED_SITE_HOSTS = env.list(
     "CONNECT_ALLOWED_SITE_HOSTS", default=["*.atlassian.net", "*.jira.com"]
 )
 CONNECT_JWT_LEEWAY_SECONDS = env.int("CONNECT_JWT_LEEWAY_SECONDS", default=30)
+# Advertise the legacy createPostIncidentReview action (a link from Jira to /reviews/create);
+# off by default because the current descriptor schema does not list it (docs/actions.md).
+CONNECT_ADVERTISE_CREATE_REVIEW = env.bool("CONNECT_ADVERTISE_CREATE_REVIEW", default=False)
 # Key for encrypting shared secrets at rest; derived from SECRET_KEY when unset.
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 

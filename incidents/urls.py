@@ -1,0 +1,16 @@
+"""The incidents app's public URLs: Jira's actions, the create-review page, the OpenAPI document."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from incidents import review_page
+
+urlpatterns = [
+    path("", include("incidents.action_urls")),
+    path("reviews/create", review_page.create_review, name="incidents-create-review"),
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(urlconf="incidents.action_urls"),
+        name="api-schema",
+    ),
+]
