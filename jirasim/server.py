@@ -30,6 +30,9 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "jirasim"
     sys_version = ""
+    # Headers and body are separate writes; without TCP_NODELAY each answer waits ~40 ms for
+    # the client's delayed ACK.
+    disable_nagle_algorithm = True
     server: SimulatorHTTPServer
 
     def do_GET(self) -> None:
