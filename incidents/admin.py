@@ -257,6 +257,7 @@ class WorkspaceLinkInline(admin.TabularInline):
 class WorkspaceAdmin(admin.ModelAdmin):
     list_display = ("name", "external_id", "url", "container_count", "site_count", "updated_at")
     search_fields = ("external_id", "name")
+    ordering = ("name", "pk")
     readonly_fields = ("created_at", "updated_at")
     inlines = [WorkspaceLinkInline]
 
@@ -295,6 +296,7 @@ class ContainerAdmin(admin.ModelAdmin):
     list_display = ("name", "external_id", "workspace", "incident_count", "last_updated")
     list_filter = ("workspace",)
     search_fields = ("external_id", "name")
+    ordering = ("name", "pk")
     list_select_related = ("workspace",)
     autocomplete_fields = ("workspace",)
     readonly_fields = ("last_updated",)

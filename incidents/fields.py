@@ -1,19 +1,15 @@
 """Model fields shared by the incidents domain."""
 
 from django import forms
-from django.core.validators import URLValidator
 from django.db import models
+
+from incidents.validators import WebURLValidator
 
 
 class WebURLField(models.URLField):
-    """An http(s) URL: Jira shows these as links and avatars, so no ftp or other schemes."""
+    """An http(s) URL Jira accepts as a `format: uri` link or avatar."""
 
-    default_validators = [
-        URLValidator(
-            schemes=["http", "https"],
-            message="Enter a full web address starting with https:// or http://.",
-        )
-    ]
+    default_validators = [WebURLValidator()]
 
     def formfield(self, **kwargs):
         return super().formfield(

@@ -8,7 +8,8 @@ Messages say what is wrong, with which value, and what is allowed, because ops s
 import re
 
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import RegexValidator, URLValidator
+from django.utils.deconstruct import deconstructible
 
 # Incident.id / Review.id: maxLength 255; also the {incidentId}/{reviewId} path params.
 ENTITY_ID_MAX_LENGTH = 255
@@ -81,6 +82,34 @@ validate_service_id_or_key = RegexValidator(
     ),
     code="invalid_service_id",
 )
+
+
+# RFC 3986: the characters a URI may hold unencoded. Jira's url fields are "format: uri",
+# while Django's URLValidator also lets through spaces' cousins like { } | and non-ASCII.
+URI_CHARACTERS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%"
+)
+
+
+@deconstructible
+class WebURLValidator(URLValidator):
+    """An http(s) URL that is also a plain RFC 3986 URI, as Jira's `format: uri` expects."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            schemes=["http", "https"],
+            message="Enter a full web address starting with https:// or http://.",
+        )
+
+    def __call__(self, value: str) -> None:
+        super().__call__(value)
+        bad = sorted({char for char in value if char not in URI_CHARACTERS})
+        if bad:
+            raise ValidationError(
+                "Jira needs a plain URI: percent-encode or remove %(chars)s.",
+                code="invalid_uri",
+                params={"chars": " ".join(repr(char) for char in bad)},
+            )
 
 
 def validate_count(count: int, *, minimum: int, maximum: int, field: str, noun: str) -> None:

@@ -1,6 +1,7 @@
 """Small builders for the incidents domain; every argument can be overridden."""
 
 import itertools
+from urllib.parse import quote
 
 from connect.models import Installation
 from incidents.models import Container, Incident, PostIncidentReview, Workspace
@@ -32,7 +33,10 @@ def make_workspace(**fields) -> Workspace:
 
 def make_container(workspace: Workspace | None = None, **fields) -> Container:
     external_id = fields.pop("external_id", None) or next_id("svc")
-    values = {"name": f"Service {external_id}", "url": f"https://ops.example.com/c/{external_id}"}
+    values = {
+        "name": f"Service {external_id}",
+        "url": f"https://ops.example.com/c/{quote(external_id)}",
+    }
     values.update(fields)
     return Container.objects.create(
         workspace=workspace or make_workspace(), external_id=external_id, **values

@@ -110,3 +110,21 @@ def test_a_site_that_uninstalls_later_keeps_its_existing_link_valid():
     site.save()
     link.refresh_from_db()
     link.full_clean()
+
+
+@pytest.mark.parametrize(
+    "bad, named",
+    [
+        ("https://wiki.example.com/Störung", "'ö'"),
+        ("https://ops.example.com/{id}", "'{' '}'"),
+        ('https://ops.example.com/a"b', "'\"'"),
+        ("https://ops.example.com/a|b", "'|'"),
+    ],
+)
+def test_url_characters_a_uri_must_encode_are_named(bad, named):
+    errors = errors_of(Workspace(external_id="w1", name="W", url=bad))
+    assert errors["url"] == [f"Jira needs a plain URI: percent-encode or remove {named}."]
+
+
+def test_percent_encoded_urls_are_accepted():
+    make_workspace(url="https://wiki.example.com/St%C3%B6rung?q=a%20b#top").full_clean()
