@@ -7,7 +7,7 @@ import logging
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView, exception_handler
@@ -89,18 +89,6 @@ class ConnectAPIView(APIView):
         if request.authenticators and not request.successful_authenticator:
             raise exceptions.NotAuthenticated(detail=message or IsConnectRequest.message)
         super().permission_denied(request, message=message, code=code)
-
-
-class ActionNotImplementedView(ConnectAPIView):
-    """An action URL reserved in the descriptor, authenticated, and not implemented yet."""
-
-    def _not_implemented(self, request: Request, *args, **kwargs) -> Response:
-        return Response(
-            error_body("not_implemented", "this Jira action is not implemented yet"),
-            status=status.HTTP_501_NOT_IMPLEMENTED,
-        )
-
-    get = post = put = delete = _not_implemented
 
 
 def _method_not_allowed(allowed: list[str]) -> JsonResponse:
