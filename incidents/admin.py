@@ -6,12 +6,11 @@ External ids, workspaces and raise times are fixed once created: Jira stores ent
 so changing one would orphan what Jira already has.
 """
 
-import importlib
-
 from django.contrib import admin, messages
 from django.db.models import Count, Prefetch, Q
 from django.utils.html import format_html
 
+from connect.admin import InstallationAdmin
 from connect.models import Installation
 from incidents.forms import AssociationFormSet, IncidentAdminForm, ReviewAdminForm
 from incidents.models import (
@@ -340,39 +339,8 @@ class LinkedWorkspaceInline(admin.TabularInline):
         return super().get_queryset(request).select_related("workspace", "linked_by")
 
 
-class ReadOnlyInstallationAdmin(admin.ModelAdmin):
-    """Used only while `connect.admin` provides no InstallationAdmin: view-only, no secret."""
-
-    list_display = ("__str__", "client_key", "state", "enabled", "installed_at")
-    list_filter = ("state", "enabled")
-    exclude = ("shared_secret_encrypted",)
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Installation._meta.fields if f.name != "shared_secret_encrypted"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-def base_installation_admin() -> type[admin.ModelAdmin]:
-    """`connect.admin.InstallationAdmin` when it exists, else our read-only fallback."""
-    try:
-        module = importlib.import_module("connect.admin")
-    except ModuleNotFoundError as exc:
-        if exc.name != "connect.admin":
-            raise
-        return ReadOnlyInstallationAdmin
-    return getattr(module, "InstallationAdmin", ReadOnlyInstallationAdmin)
-
-
-class InstallationWithWorkspacesAdmin(base_installation_admin()):
-    """The Installation admin plus the workspaces each site can see."""
+class InstallationWithWorkspacesAdmin(InstallationAdmin):
+    """connect's read-only Installation admin, plus the workspaces each site can see."""
 
     def get_inlines(self, request, obj):
         return [*super().get_inlines(request, obj), LinkedWorkspaceInline]
