@@ -56,11 +56,8 @@ def _user(body: dict) -> dict:
     return {"user_id": body["userId"]} if "userId" in body else {}
 
 
-def _lifecycle_answer(result) -> Response:
-    return Response.json(200 if result.ok else 502, result.to_public())
-
-
-def _action_answer(result) -> Response:
+def _outcome(result) -> Response:
+    """200 when the app did what Jira expects, else 502 (the app failed), with the details."""
     return Response.json(200 if result.ok else 502, result.to_public())
 
 
@@ -136,11 +133,11 @@ def install(sim: Simulator, request: Request, _m) -> Response:
     body = _body(request)
     if not isinstance(body.get("descriptorUrl"), str):
         raise BadControlRequest("descriptorUrl is required")
-    return _lifecycle_answer(sim.install(body["descriptorUrl"], site=body.get("site", "default")))
+    return _outcome(sim.install(body["descriptorUrl"], site=body.get("site", "default")))
 
 
 def uninstall(sim: Simulator, request: Request, _m) -> Response:
-    return _lifecycle_answer(sim.uninstall(**_site_args(_body(request))))
+    return _outcome(sim.uninstall(**_site_args(_body(request))))
 
 
 def fetch_workspaces(sim: Simulator, request: Request, _m) -> Response:
@@ -148,12 +145,12 @@ def fetch_workspaces(sim: Simulator, request: Request, _m) -> Response:
     ids = body.get("ids")
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise BadControlRequest("ids must be a list of strings")
-    return _action_answer(sim.fetch_workspaces(ids, **_site_args(body), **_user(body)))
+    return _outcome(sim.fetch_workspaces(ids, **_site_args(body), **_user(body)))
 
 
 def search_containers(sim: Simulator, request: Request, _m) -> Response:
     body = _body(request)
-    return _action_answer(
+    return _outcome(
         sim.search_containers(
             str(body.get("query", "")),
             workspace_id=body.get("workspaceId"),
@@ -171,7 +168,7 @@ def _association(associate: bool):
         ):
             raise BadControlRequest("containerId and projectId are required strings")
         call = sim.associate if associate else sim.disassociate
-        return _action_answer(
+        return _outcome(
             call(body["containerId"], body["projectId"], **_site_args(body), **_user(body))
         )
 

@@ -13,6 +13,7 @@ import dataclasses
 import math
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -108,8 +109,6 @@ class FaultInjector:
     """Decides, per REST request, which fault (if any) applies; thread-safe."""
 
     def __init__(self, faults: Faults | None = None, clock: Clock | None = None) -> None:
-        import time
-
         self._clock = clock or time.time
         self._lock = threading.Lock()
         self._faults = Faults()
@@ -227,7 +226,8 @@ class FaultInjector:
 
     def _seconds_to_reset(self) -> int:
         now = self._clock()
-        return max(1, math.ceil(math.floor(now / WINDOW_SECONDS) * WINDOW_SECONDS + 60 - now))
+        window_end = math.floor(now / WINDOW_SECONDS) * WINDOW_SECONDS + WINDOW_SECONDS
+        return max(1, math.ceil(window_end - now))
 
 
 def _iso(timestamp: float) -> str:

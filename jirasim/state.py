@@ -10,6 +10,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+#: The site every simulator starts with; its baseUrl is the simulator's own URL.
+DEFAULT_SITE = "default"
 #: Entity kinds as they appear in POST /bulk and in the GET/DELETE paths.
 INCIDENTS, REVIEWS = "incidents", "reviews"
 
