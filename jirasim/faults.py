@@ -129,7 +129,7 @@ class FaultInjector:
             self._windows.clear()
 
     def update(self, **changes) -> Faults:
-        """Change some settings, keep the rest; a new ``seed`` restarts the random sequence."""
+        """Change some settings and keep the rest; the random sequence restarts from the seed."""
         unknown = set(changes) - {f.name for f in dataclasses.fields(Faults)}
         if unknown:
             raise FaultConfigError(f"unknown fault settings: {', '.join(sorted(unknown))}")

@@ -72,31 +72,36 @@ def _unknown_project_keys(site: Site, entity: dict) -> tuple[set[str], bool]:
 
 
 def submit_entities(sim: Simulator, site: Site, app: Installation, request: Request, _m: dict):
-    """POST /bulk: validate each incident/review on its own; store by last-writer-wins."""
+    """POST /bulk: validate each incident/review on its own; store by last-writer-wins.
+
+    Validation runs outside the lock, so concurrent senders are only serialised while storing.
+    """
     incidents, reviews, properties = check_submit_request(_json_body(request))
     result: dict = {"acceptedIncidents": []}
     unknown_keys: set[str] = set()
+    to_store: list[tuple[str, dict]] = []
+    for kind, entities in ((INCIDENTS, incidents), (REVIEWS, reviews)):
+        accepted_key = "acceptedIncidents" if kind == INCIDENTS else "acceptedReviews"
+        failed_key = "failedIncidents" if kind == INCIDENTS else "failedReviews"
+        if kind == REVIEWS and entities:
+            result[accepted_key] = []
+        for index, entity in enumerate(entities):
+            errors = entity_errors(_KIND_TITLE[kind], entity)
+            if errors:
+                result.setdefault(failed_key, {})[_entity_key(entity, index)] = [
+                    {"message": message} for message in errors
+                ]
+                continue
+            unknown, only_unknown = _unknown_project_keys(site, entity)
+            unknown_keys |= unknown
+            if not only_unknown:
+                to_store.append((kind, entity))
+                result[accepted_key].append(entity["id"])
     now = sim.clock()
     with sim.lock:
         data = site.app_data(app.app_key)
-        for kind, entities in ((INCIDENTS, incidents), (REVIEWS, reviews)):
-            accepted_key = "acceptedIncidents" if kind == INCIDENTS else "acceptedReviews"
-            failed_key = "failedIncidents" if kind == INCIDENTS else "failedReviews"
-            if kind == REVIEWS and entities:
-                result[accepted_key] = []
-            for index, entity in enumerate(entities):
-                errors = entity_errors(_KIND_TITLE[kind], entity)
-                if errors:
-                    result.setdefault(failed_key, {})[_entity_key(entity, index)] = [
-                        {"message": message} for message in errors
-                    ]
-                    continue
-                unknown, only_unknown = _unknown_project_keys(site, entity)
-                unknown_keys |= unknown
-                if only_unknown:
-                    continue
-                data.submit(kind, entity, properties, now)
-                result[accepted_key].append(entity["id"])
+        for kind, entity in to_store:
+            data.submit(kind, entity, properties, now)
     if unknown_keys:
         result["unknownProjectKeys"] = sorted(unknown_keys)
     return Response.json(202, result, entities=len(incidents) + len(reviews))

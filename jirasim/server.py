@@ -41,6 +41,10 @@ class Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET
 
     def _serve(self) -> None:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.close_connection = True
+            self._write(Response.errors(411, "Send the body with a Content-Length."))
+            return
         length = self.headers.get("Content-Length", "0")
         if not length.isdigit():
             self._write(Response.errors(400, "Content-Length must be a number"))

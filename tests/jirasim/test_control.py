@@ -136,3 +136,8 @@ def test_unknown_paths_outside_the_api_are_404(sim):
         requests.get(f"{sim.url}/site/nope/rest/operations/1.0/bulk", timeout=5).status_code == 404
     )
     assert requests.put(f"{sim.url}{API}/bulk", timeout=5).status_code == 405
+
+
+def test_a_chunked_body_is_refused_with_411(sim, app):
+    response = requests.post(f"{sim.url}{API}/bulk", data=iter([b'{"incidents": []}']), timeout=5)
+    assert response.status_code == 411
