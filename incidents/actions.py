@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import Lower
 
 from incidents.entity_associations import (
     ACCOUNT_ID_MAX_LENGTH,
@@ -136,9 +137,9 @@ def clean_search_query(query: str | None) -> str:
 
 def ranked_containers(query: str) -> QuerySet[Container]:
     """Containers whose name or id contains `query` (case-insensitive; `%` and `_` literal),
-    ranked in SQL: exact match, then prefix, then substring; then by name and id."""
+    ranked in SQL: exact match, then prefix, then substring; then by name (any case) and id."""
     if not query:
-        return Container.objects.order_by("name", "external_id")
+        return Container.objects.order_by(Lower("name"), "external_id")
     return (
         Container.objects.filter(Q(name__icontains=query) | Q(external_id__icontains=query))
         .annotate(
@@ -152,7 +153,7 @@ def ranked_containers(query: str) -> QuerySet[Container]:
                 output_field=IntegerField(),
             )
         )
-        .order_by("match_rank", "name", "external_id")
+        .order_by("match_rank", Lower("name"), "external_id")
     )
 
 

@@ -1,0 +1,190 @@
+"""searchContainers: GET ?searchQuery=&workspaceId= → the calling site's matching containers."""
+
+import pytest
+from django.db import connection
+
+from incidents.actions import (
+    SEARCH_QUERY_MAX_LENGTH,
+    SEARCH_RESULTS_MAX,
+    InvalidInput,
+    search_containers,
+)
+
+from .support import SEARCH, call, make_container, make_workspace
+
+pytestmark = pytest.mark.django_db
+
+
+def ids(containers) -> list[str]:
+    return [container["id"] for container in containers]
+
+
+def test_container_is_answered_in_jira_shape(world):
+    [container] = search_containers(world["a"], "payments-db")
+    assert set(container) == {"id", "name", "url", "lastUpdatedDate"}
+    assert container["id"] == "payments-db"
+    assert container["name"] == "Payments DB"
+    assert container["url"] == "https://ops.example.com/c/payments-db"
+    assert container["lastUpdatedDate"].endswith("Z")
+
+
+def test_match_is_case_insensitive_on_name_and_id(world):
+    assert ids(search_containers(world["a"], "PAYMENTS")) == ["payments-api", "payments-db"]
+    assert ids(search_containers(world["a"], "-Db")) == ["payments-db"]
+
+
+def test_search_covers_only_workspaces_linked_to_the_site(world):
+    assert "secret-b" not in ids(search_containers(world["a"], "payments"))
+    assert ids(search_containers(world["b"], "payments")) == ["secret-b"]
+    assert ids(search_containers(world["b"], "cache")) == ["shared-cache"]
+
+
+def test_empty_or_absent_query_lists_the_sites_containers_by_name(world):
+    expected = ["payments-api", "payments-db", "shared-cache"]
+    assert ids(search_containers(world["a"], "")) == expected
+    assert ids(search_containers(world["a"], None)) == expected
+    assert ids(search_containers(world["a"], "   ")) == expected
+
+
+def test_exact_match_ranks_before_prefix_before_substring(site_a):
+    workspace = make_workspace("ws-rank", sites=[site_a])
+    make_container(workspace, "a-db-tools", "A db tools")  # substring
+    make_container(workspace, "zz-1", "db")  # exact name
+    make_container(workspace, "db-main", "Main")  # prefix of the id
+    make_container(workspace, "aa-2", "DB replica")  # prefix of the name
+    make_container(workspace, "db", "Zulu")  # exact id
+    assert ids(search_containers(site_a, "db")) == ["zz-1", "db", "aa-2", "db-main", "a-db-tools"]
+
+
+def test_ties_are_ordered_by_name_in_any_case_then_id(site_a):
+    workspace = make_workspace("ws-ties", sites=[site_a])
+    for external_id, name in [("c1", "gamma api"), ("c2", "Alpha api"), ("c3", "beta api")]:
+        make_container(workspace, external_id, name)
+    make_container(workspace, "c0", "Alpha api")
+    assert ids(search_containers(site_a, "api")) == ["c0", "c2", "c3", "c1"]
+
+
+def test_results_are_capped(site_a):
+    workspace = make_workspace("ws-many", sites=[site_a])
+    for n in range(SEARCH_RESULTS_MAX + 5):
+        make_container(workspace, f"svc-{n:03d}")
+    assert len(search_containers(site_a, "svc")) == SEARCH_RESULTS_MAX
+    assert len(search_containers(site_a, "svc", limit=10_000)) == SEARCH_RESULTS_MAX
+    assert len(search_containers(site_a, "svc", limit=3)) == 3
+
+
+def test_workspace_id_narrows_the_search(world):
+    assert ids(search_containers(world["a"], "", "ws-shared")) == ["shared-cache"]
+    assert ids(search_containers(world["a"], "payments", "ws-shared")) == []
+
+
+def test_another_sites_workspace_id_gives_nothing(world):
+    assert search_containers(world["a"], "", "ws-b") == []
+    assert search_containers(world["a"], "", "ws-unlinked") == []
+    assert search_containers(world["a"], "", "no such workspace") == []
+
+
+@pytest.mark.parametrize("wildcard", ["%", "_", "%%", "pay%db", "pay_db", "\\"])
+def test_like_wildcards_match_literally(site_a, wildcard):
+    workspace = make_workspace("ws-wild", sites=[site_a])
+    make_container(workspace, "plain", "Payments DB")
+    make_container(workspace, "literal", f"Has {wildcard} in it")
+    assert ids(search_containers(site_a, wildcard)) == ["literal"]
+
+
+def test_unicode_query_matches(site_a):
+    workspace = make_workspace("ws-uni", sites=[site_a])
+    make_container(workspace, "zh", "支付服务")
+    make_container(workspace, "de", "Größenänderung")
+    make_container(workspace, "emoji", "Cache 🔥 hot")
+    assert ids(search_containers(site_a, "支付")) == ["zh"]
+    assert ids(search_containers(site_a, "größe")) == ["de"]
+    assert ids(search_containers(site_a, "🔥")) == ["emoji"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite folds ASCII case only")
+def test_non_ascii_case_folding_on_postgresql(site_a):
+    workspace = make_workspace("ws-fold", sites=[site_a])
+    make_container(workspace, "de", "Größenänderung")
+    assert ids(search_containers(site_a, "GRÖSSE".replace("SS", "ß"))) == ["de"]
+
+
+def test_query_longer_than_the_limit_is_refused(site_a):
+    with pytest.raises(InvalidInput, match=str(SEARCH_QUERY_MAX_LENGTH)):
+        search_containers(site_a, "x" * (SEARCH_QUERY_MAX_LENGTH + 1))
+
+
+def test_query_at_the_limit_is_searched(site_a):
+    workspace = make_workspace("ws-long", sites=[site_a])
+    make_container(workspace, "long", "y" * SEARCH_QUERY_MAX_LENGTH)
+    assert ids(search_containers(site_a, "Y" * SEARCH_QUERY_MAX_LENGTH)) == ["long"]
+
+
+@pytest.mark.parametrize("query", ["a\x00b", "\ud800"])
+def test_query_that_cannot_be_stored_text_is_refused(site_a, query):
+    with pytest.raises(InvalidInput):
+        search_containers(site_a, query)
+
+
+# --- over HTTP, with a real Connect JWT -------------------------------------------------------
+
+
+def test_get_with_search_query(client, world):
+    response = call(client, world["a"], "GET", SEARCH, params={"searchQuery": "payments"})
+    assert response.status_code == 200
+    assert ids(response.json()["containers"]) == ["payments-api", "payments-db"]
+
+
+def test_get_without_search_query_lists_everything_the_site_sees(client, world):
+    response = call(client, world["b"], "GET", SEARCH)
+    assert response.status_code == 200
+    assert ids(response.json()["containers"]) == ["secret-b", "shared-cache"]
+
+
+def test_percent_encoded_query_is_decoded(client, site_a):
+    workspace = make_workspace("ws-enc", sites=[site_a])
+    make_container(workspace, "sp", "Payments DB/replica & co")
+    make_container(workspace, "other", "Orders")
+    for raw in ["searchQuery=db%2Freplica%20%26%20co", "searchQuery=DB%2fREPLICA+%26+co"]:
+        response = call(client, site_a, "GET", SEARCH, query=raw)
+        assert response.status_code == 200, raw
+        assert ids(response.json()["containers"]) == ["sp"], raw
+
+
+def test_percent_encoded_unicode_query(client, site_a):
+    workspace = make_workspace("ws-enc-uni", sites=[site_a])
+    make_container(workspace, "zh", "支付服务")
+    response = call(client, site_a, "GET", SEARCH, params={"searchQuery": "支付"})
+    assert response.status_code == 200
+    assert ids(response.json()["containers"]) == ["zh"]
+
+
+def test_invalid_percent_encoding_is_not_a_server_error(client, world):
+    response = call(client, world["a"], "GET", SEARCH, query="searchQuery=%ED%A0%80%ZZ%")
+    assert response.status_code == 200
+    assert response.json() == {"containers": []}
+
+
+def test_long_query_over_http_is_a_400_with_a_reason(client, world):
+    response = call(client, world["a"], "GET", SEARCH, params={"searchQuery": "x" * 256})
+    assert response.status_code == 400
+    assert "searchQuery" in response.json()["detail"]
+
+
+def test_nul_in_query_over_http_is_a_400(client, world):
+    response = call(client, world["a"], "GET", SEARCH, query="searchQuery=a%00b")
+    assert response.status_code == 400
+
+
+def test_workspace_id_over_http(client, world):
+    response = call(
+        client, world["a"], "GET", SEARCH, params={"searchQuery": "", "workspaceId": "ws-b"}
+    )
+    assert response.status_code == 200
+    assert response.json() == {"containers": []}
+
+
+def test_post_is_not_allowed(client, world):
+    response = call(client, world["a"], "POST", SEARCH, body={"searchQuery": "x"})
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"
