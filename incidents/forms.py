@@ -12,6 +12,14 @@ from django.forms.models import BaseInlineFormSet
 from incidents.models import Incident, PostIncidentReview, validate_association_count
 
 
+class MarkdownField(forms.CharField):
+    """Browsers send textarea line breaks as CRLF; Jira counts characters, so send LF only."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n") if value else value
+
+
 def _workspace(form: forms.ModelForm):
     """The submitted workspace, or the saved one when the field is read-only."""
     workspace = form.cleaned_data.get("workspace")
@@ -34,6 +42,7 @@ class IncidentAdminForm(forms.ModelForm):
             "affected_containers",
             "description",
         ]
+        field_classes = {"description": MarkdownField}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -65,6 +74,7 @@ class ReviewAdminForm(forms.ModelForm):
             "incidents",
             "description",
         ]
+        field_classes = {"description": MarkdownField}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -7,6 +7,12 @@ requires_postgres = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """The admin fixtures hash a password; the production hasher is deliberately slow."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def ops_user(django_user_model):
     user = django_user_model.objects.create_user("opsy", password="pw-not-used", is_staff=True)

@@ -276,3 +276,12 @@ def test_container_autocomplete_finds_containers_by_name(admin_client, container
     )
     assert response.status_code == 200
     assert [r["id"] for r in response.json()["results"]] == [str(container.pk)]
+
+
+def test_browser_line_breaks_count_as_one_character(admin_client, workspace, container):
+    description = "line\r\n" * 1000  # 6,000 characters as sent, 5,000 as stored and sent to Jira
+    response = admin_client.post(
+        INCIDENT_ADD, incident_post(workspace, [container], description=description)
+    )
+    assert response.status_code == 302
+    assert Incident.objects.get().description == ("line\n" * 1000).strip()
