@@ -8,6 +8,7 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incidents"
 
     def ready(self) -> None:
-        from incidents import signals
+        from incidents import recording, signals
 
         signals.connect_receivers()
+        recording.connect_receivers()

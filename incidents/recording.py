@@ -79,3 +79,52 @@ def record_reinstall(installation) -> None:
     SyncState.objects.filter(installation=installation).update(present_in_jira=False)
     for link in WorkspaceLink.objects.filter(installation=installation).select_related("workspace"):
         record_workspace_linked(link)
+
+
+# --- Receivers, connected in IncidentsConfig.ready() --------------------------------------------
+
+
+def entity_saved(sender, instance, raw=False, **kwargs) -> None:
+    if not raw:
+        record_entities(KIND_OF_MODEL[sender], [(instance.external_id, instance.workspace_id)])
+
+
+def entity_deleted(sender, instance, **kwargs) -> None:
+    record_entities(KIND_OF_MODEL[sender], [(instance.external_id, instance.workspace_id)])
+
+
+def entities_changed(sender, pks, **kwargs) -> None:
+    if sender in KIND_OF_MODEL:
+        record_by_pks(sender, pks)
+
+
+def link_saved(sender, instance, created, raw=False, **kwargs) -> None:
+    if created and not raw:
+        record_workspace_linked(instance)
+
+
+def link_deleted(sender, instance, **kwargs) -> None:
+    record_workspace_unlinked(instance)
+
+
+def site_installed(sender, installation, reinstall=False, **kwargs) -> None:
+    """A known site installing again may have lost its data (Connect on Forge does not always
+    send `uninstalled`), so every install of a known site resends what it should hold."""
+    if reinstall:
+        record_reinstall(installation)
+
+
+def connect_receivers() -> None:
+    from django.db.models.signals import post_delete, post_save
+
+    from connect.signals import installation_installed
+    from incidents.sequence import entities_changed as entities_changed_signal
+
+    for model in KIND_OF_MODEL:
+        name = model.__name__
+        post_save.connect(entity_saved, sender=model, dispatch_uid=f"sync.saved.{name}")
+        post_delete.connect(entity_deleted, sender=model, dispatch_uid=f"sync.deleted.{name}")
+    entities_changed_signal.connect(entities_changed, dispatch_uid="sync.entities_changed")
+    post_save.connect(link_saved, sender=WorkspaceLink, dispatch_uid="sync.link_saved")
+    post_delete.connect(link_deleted, sender=WorkspaceLink, dispatch_uid="sync.link_deleted")
+    installation_installed.connect(site_installed, dispatch_uid="sync.site_installed")

@@ -12,9 +12,14 @@ import time
 from django.db import models
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
+from django.dispatch import Signal
 from django.utils import timezone
 
 SEQUENCE_FIELD = "update_sequence_number"
+
+#: Sent after a bulk `update()` (or `bulk_create()`) of sequenced entities, with kwarg `pks`:
+#: saves and deletes have Django's own signals, these paths have none.
+entities_changed = Signal()
 LAST_UPDATED_FIELD = "last_updated"
 
 
@@ -38,7 +43,19 @@ class SequencedQuerySet(models.QuerySet):
     def update(self, **kwargs) -> int:
         kwargs.setdefault(SEQUENCE_FIELD, next_sequence_expression())
         kwargs.setdefault(LAST_UPDATED_FIELD, timezone.now())
-        return super().update(**kwargs)
+        listening = entities_changed.has_listeners(self.model)
+        pks = list(self.values_list("pk", flat=True)) if listening else []
+        count = super().update(**kwargs)
+        if pks:
+            entities_changed.send(sender=self.model, pks=pks)
+        return count
+
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        pks = [obj.pk for obj in created if obj.pk is not None]
+        if pks:
+            entities_changed.send(sender=self.model, pks=pks)
+        return created
 
     def bump_sequence(self) -> int:
         """Mark every entity in the queryset as changed, e.g. when a related row changed."""

@@ -1,0 +1,182 @@
+"""The relay sends what the outbox holds to jirasim over real HTTP, in bulk, and converges."""
+
+import pytest
+
+from incidents.models import Incident
+from incidents.outbox import SiteSyncStatus, SyncState
+from tests.incidents.factories import make_container, make_incident, make_review, make_workspace
+from tests.sync.conftest import drain, fast_config, install_into, jira_view, portal_view
+
+pytestmark = pytest.mark.django_db
+
+
+def requests_to(sim, method: str, path_part: str) -> list:
+    return [
+        e
+        for e in sim.log.entries()
+        if e["direction"] == "in" and e["method"] == method and path_part in e["path"]
+    ]
+
+
+def submit_requests(sim) -> list:
+    return requests_to(sim, "POST", "/rest/operations/1.0/bulk")
+
+
+@pytest.fixture
+def workspace(site):
+    workspace = make_workspace()
+    workspace.link_site(site)
+    return workspace
+
+
+def test_a_linked_workspace_and_its_incident_reach_jira(sim, site, workspace):
+    incident = make_incident(workspace, severity="P1")
+    drain()
+    assert sim.workspaces() == [workspace.external_id]
+    stored = sim.incidents()[incident.external_id]
+    assert stored["severity"] == {"level": "P1"}
+    assert sim.properties(incident.external_id) == {"workspaceId": workspace.external_id}
+    assert not SyncState.objects.filter(pending=True).exists()
+
+
+def test_an_unlinked_site_receives_nothing(sim, site):
+    make_incident(make_workspace())
+    drain()
+    assert jira_view(sim) == {"incidents": {}, "reviews": {}}
+    assert sim.log.entries() == []
+
+
+def test_many_changes_go_in_few_requests(sim, site, workspace):
+    container = make_container(workspace)
+    incidents = [make_incident(workspace, containers=[container]) for _ in range(30)]
+    for incident in incidents:
+        incident.summary += " (edited)"
+        incident.save()
+    drain(fast_config(batch_size=1000))
+    assert len(submit_requests(sim)) == 1
+    assert jira_view(sim) == portal_view(site)
+
+
+def test_batches_respect_the_configured_size(sim, site, workspace):
+    container = make_container(workspace)
+    for _ in range(7):
+        make_incident(workspace, containers=[container])
+    drain(fast_config(batch_size=3))
+    assert len(submit_requests(sim)) == 3
+    assert jira_view(sim) == portal_view(site)
+
+
+def test_reviews_go_in_their_own_request(sim, site, workspace):
+    review = make_review([make_incident(workspace)])
+    drain()
+    assert sim.reviews()[review.external_id]["reviews"] == [review.incidents.get().external_id]
+    bodies = [e for e in submit_requests(sim)]
+    assert len(bodies) == 2
+
+
+def test_a_deleted_incident_is_deleted_from_jira(sim, site, workspace):
+    incident = make_incident(workspace)
+    drain()
+    incident.delete()
+    drain()
+    assert sim.incidents() == {}
+    assert not SyncState.objects.filter(kind="incident").exists()
+
+
+def test_an_incident_deleted_before_it_was_ever_sent_costs_no_request(sim, site, workspace):
+    incident = make_incident(workspace)
+    incident.delete()
+    drain()
+    assert not requests_to(sim, "DELETE", "/incidents/")
+
+
+def test_unlinking_removes_the_workspace_and_its_data_from_jira(sim, site, workspace):
+    make_incident(workspace)
+    drain()
+    workspace.unlink_site(site)
+    drain()
+    assert sim.workspaces() == []
+    assert sim.incidents() == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_edit_while_a_send_is_in_flight_is_sent_after_it(sim, site, workspace, monkeypatch):
+    incident = make_incident(workspace)
+    drain()
+    original = sim.handle
+
+    def edit_during_request(request):
+        if "/bulk" in request.path and request.method == "POST":
+            Incident.objects.filter(pk=incident.pk).update(summary="edited in flight")
+        return original(request)
+
+    incident.summary = "first edit"
+    incident.save()
+    monkeypatch.setattr(sim, "handle", edit_during_request)
+    from incidents.sync import relay_once
+
+    relay_once(worker_id="test", config=fast_config())
+    monkeypatch.setattr(sim, "handle", original)
+    assert SyncState.objects.get(kind="incident").pending
+    drain()
+    incident.refresh_from_db()
+    assert sim.incidents()[incident.external_id]["summary"] == "edited in flight"
+    assert jira_view(sim) == portal_view(site)
+
+
+def test_jira_refusing_one_incident_is_stored_and_not_resent(sim, site, workspace):
+    good = make_incident(workspace)
+    bad = make_incident(workspace)
+    Incident.objects.filter(pk=bad.pk).update(description="x" * 5001)
+    drain()
+    state = SyncState.objects.get(kind="incident", external_id=bad.external_id)
+    assert state.error and not state.pending
+    assert good.external_id in sim.incidents()
+    requests_before = len(submit_requests(sim))
+    drain()
+    assert len(submit_requests(sim)) == requests_before
+
+
+def test_an_unreachable_jira_keeps_changes_pending_with_a_retry_time(sim, site, workspace):
+    incident = make_incident(workspace)
+    sim.faults.update(fail_rate=1.0, fail_statuses=(503,))
+    drain(fast_config(backoff_base=60, backoff_cap=60))
+    state = SyncState.objects.get(kind="workspace")
+    assert state.pending and state.attempts == 1 and "503" in state.last_attempt_error
+    sim.faults.update(fail_rate=0.0)
+    SyncState.objects.update(next_attempt_at=state.changed_at)
+    SiteSyncStatus.objects.update(paused_until=None)
+    drain()
+    assert incident.external_id in sim.incidents()
+
+
+def test_a_site_refusing_our_credentials_needs_attention_and_is_left_alone(sim, site, workspace):
+    make_incident(workspace)
+    site.set_shared_secret("not-the-secret-jira-issued")
+    site.save()
+    drain()
+    status = SiteSyncStatus.objects.get(installation=site)
+    assert status.needs_attention
+    calls = len(sim.log.entries())
+    drain()
+    assert len(sim.log.entries()) == calls
+
+
+def test_an_uninstalled_site_is_not_called(sim, site, workspace):
+    make_incident(workspace)
+    site.state = site.State.UNINSTALLED
+    site.save()
+    drain()
+    assert sim.log.entries() == []
+    assert SyncState.objects.filter(pending=True).count() == 2
+
+
+def test_two_sites_each_get_only_their_workspaces(sim, site, workspace):
+    other_site = install_into(sim, "second")
+    other_workspace = make_workspace()
+    other_workspace.link_site(other_site)
+    mine = make_incident(workspace)
+    theirs = make_incident(other_workspace)
+    drain()
+    assert set(sim.incidents()) == {mine.external_id}
+    assert set(sim.incidents(site="second")) == {theirs.external_id}
