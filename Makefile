@@ -21,10 +21,13 @@ install: $(VENV)/.installed
 	@$(PYTHON) -c 'import secrets; print(f"SECRET_KEY={secrets.token_urlsafe(50)}\nDEBUG=true")' > .env
 	@echo "Wrote .env for local use (DEBUG on, random SECRET_KEY)."
 
+# The web server and one sync worker; Ctrl-C stops both.
 run: install .env
 	@mkdir -p var
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py ensure_admin
+	@trap 'kill 0' INT TERM EXIT; \
+	$(PY) manage.py jira_sync & \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install

@@ -34,6 +34,12 @@ class SyncStateQuerySet(models.QuerySet):
             Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
         )
 
+    def to_verify(self, now=None) -> SyncStateQuerySet:
+        now = now or timezone.now()
+        return self.filter(pending=False, verify_at__lte=now).filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+        )
+
     def failed(self) -> SyncStateQuerySet:
         return self.exclude(error="")
 
@@ -63,6 +69,9 @@ class SyncState(models.Model):
     synced_at = models.DateTimeField(null=True, blank=True)
     sent_sequence_number = models.BigIntegerField(null=True, blank=True)
     present_in_jira = models.BooleanField(default=False)
+    # A tombstone: Jira should no longer hold it; check once at this time that no late
+    # submit brought it back (Jira applies deletes whatever their age, submits arrive late).
+    verify_at = models.DateTimeField(null=True, blank=True)
     # Jira refused this entity (failedIncidents): not resent until it changes.
     error = models.TextField(blank=True)
     # A transient failure (network, 5xx, 429): retried.
@@ -80,6 +89,7 @@ class SyncState(models.Model):
         indexes = [
             models.Index(fields=["pending", "next_attempt_at"], name="sync_due_idx"),
             models.Index(fields=["kind", "external_id"], name="sync_entity_idx"),
+            models.Index(fields=["verify_at"], name="sync_verify_idx"),
         ]
         verbose_name = "sync state"
 
@@ -92,6 +102,8 @@ class SyncState(models.Model):
             return "failed"
         if self.pending:
             return "pending"
+        if not self.present_in_jira:
+            return "deleted"
         return "synced"
 
 
@@ -143,6 +155,7 @@ def mark_changed(
             error="",
             last_attempt_error="",
             present_in_jira=bool(present_in_jira),
+            verify_at=None,
         )
         for external_id, installation_ids in installation_ids_by_external_id.items()
         for installation_id in set(installation_ids)
@@ -157,6 +170,7 @@ def mark_changed(
         "attempts",
         "error",
         "last_attempt_error",
+        "verify_at",
     ]
     if present_in_jira is not None:
         update_fields.append("present_in_jira")

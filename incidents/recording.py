@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
 
 from incidents.models import Incident, PostIncidentReview, WorkspaceLink
-from incidents.outbox import SyncState, mark_changed
+from incidents.outbox import SyncState, mark_changed, new_token
 
 Kind = SyncState.Kind
 KIND_OF_MODEL = {Incident: Kind.INCIDENT, PostIncidentReview: Kind.REVIEW}
@@ -64,14 +68,22 @@ def record_workspace_linked(link: WorkspaceLink) -> None:
 
 def record_workspace_unlinked(link: WorkspaceLink) -> None:
     """An unlink: the workspace's data goes from that site by one delete-by-property, so its
-    entities' own rows are dropped (a send in flight re-queues itself, see `sync.complete`)."""
+    entities' rows become tombstones, checked once later like any delete (a send in flight
+    sees the new token and leaves them alone)."""
     site = link.installation_id
     mark_changed(Kind.WORKSPACE, {link.workspace.external_id: [site]}, present_in_jira=True)
+    verify_at = timezone.now() + timedelta(seconds=settings.SYNC_VERIFY_DELETE_SECONDS)
     for model, kind in KIND_OF_MODEL.items():
         ids = model._default_manager.filter(workspace_id=link.workspace_id).values_list(
             "external_id", flat=True
         )
-        SyncState.objects.filter(installation_id=site, kind=kind, external_id__in=ids).delete()
+        SyncState.objects.filter(installation_id=site, kind=kind, external_id__in=ids).update(
+            pending=False,
+            present_in_jira=False,
+            change_token=new_token(),
+            verify_at=verify_at,
+            error="",
+        )
 
 
 def record_reinstall(installation) -> None:

@@ -62,6 +62,9 @@ class RelayConfig:
     client_max_retry_wait: float = field(
         default_factory=lambda: settings.SYNC_CLIENT_MAX_RETRY_WAIT_SECONDS
     )
+    verify_delete_seconds: float = field(
+        default_factory=lambda: settings.SYNC_VERIFY_DELETE_SECONDS
+    )
 
 
 def product_name() -> str:
@@ -87,17 +90,21 @@ def backoff_delay(attempts: int, config: RelayConfig, retry_after: float | None 
 
 
 def sites_with_due_work(now=None) -> list[int]:
-    """Active sites with due rows that are neither paused nor waiting for staff."""
+    """Active sites with due rows or tombstones to check, neither paused nor waiting for staff."""
     now = now or timezone.now()
-    return list(
-        SyncState.objects.due(now)
-        .filter(installation__state=Installation.State.INSTALLED, installation__enabled=True)
-        .exclude(installation__sync_status__needs_attention=True)
-        .exclude(installation__sync_status__paused_until__gt=now)
-        .order_by()
-        .values_list("installation_id", flat=True)
-        .distinct()
-    )
+    sites: set[int] = set()
+    for rows in (SyncState.objects.due(now), SyncState.objects.to_verify(now)):
+        sites.update(
+            rows.filter(
+                installation__state=Installation.State.INSTALLED, installation__enabled=True
+            )
+            .exclude(installation__sync_status__needs_attention=True)
+            .exclude(installation__sync_status__paused_until__gt=now)
+            .order_by()
+            .values_list("installation_id", flat=True)
+            .distinct()
+        )
+    return sorted(sites)
 
 
 @dataclass(frozen=True)
@@ -111,13 +118,22 @@ class Claimed:
     present_in_jira: bool
 
 
-def claim(installation_id: int, kind: str, limit: int, worker_id: str, config: RelayConfig):
-    """Lease up to `limit` due rows of one site and kind; other workers skip them."""
+def claim(
+    installation_id: int,
+    kind: str,
+    limit: int,
+    worker_id: str,
+    config: RelayConfig,
+    *,
+    tombstones: bool = False,
+):
+    """Lease up to `limit` due rows (or tombstones to check) of one site and kind; other
+    workers skip them."""
     now = timezone.now()
+    candidates = SyncState.objects.to_verify(now) if tombstones else SyncState.objects.due(now)
     with transaction.atomic():
         rows = list(
-            SyncState.objects.due(now)
-            .filter(installation_id=installation_id, kind=kind)
+            candidates.filter(installation_id=installation_id, kind=kind)
             .order_by("changed_at", "id")
             .select_for_update(skip_locked=True)
             .values_list("id", "external_id", "change_token", "attempts", "present_in_jira")[:limit]
@@ -142,14 +158,21 @@ class Outcome:
     present: bool = False
     sequence_number: int | None = None
     error: str = ""
+    # A delete was sent: keep a tombstone to check later. Otherwise a delivered delete just
+    # drops the row.
+    verify: bool = False
 
 
-def complete(outcomes: Iterable[Outcome]) -> None:
-    """Record delivered rows, unless their entity changed meanwhile (then they stay pending)."""
+def complete(outcomes: Iterable[Outcome], config: RelayConfig | None = None) -> None:
+    """Record delivered rows, unless their entity changed meanwhile (then they stay pending).
+
+    A delivered delete leaves a tombstone checked once later (`verify_tombstones`)."""
     outcomes = list(outcomes)
     if not outcomes:
         return
+    config = config or RelayConfig()
     now = timezone.now()
+    verify_at = now + timedelta(seconds=config.verify_delete_seconds)
     by_id = {o.row.id: o for o in outcomes}
     with transaction.atomic():
         current = dict(
@@ -166,11 +189,13 @@ def complete(outcomes: Iterable[Outcome]) -> None:
                 done.append(outcome)
             else:
                 moved_on.append(row_id)
-        finished = [o.row.id for o in done if not o.present and not o.error]
-        SyncState.objects.filter(id__in=finished).delete()
+        SyncState.objects.filter(
+            id__in=[o.row.id for o in done if not o.present and not o.error and not o.verify]
+        ).delete()
         updates = []
         for outcome in done:
-            if outcome.row.id in finished:
+            deleted = not outcome.present and not outcome.error
+            if deleted and not outcome.verify:
                 continue
             updates.append(
                 SyncState(
@@ -184,11 +209,13 @@ def complete(outcomes: Iterable[Outcome]) -> None:
                     present_in_jira=outcome.present,
                     error=outcome.error,
                     last_attempt_error="",
+                    verify_at=verify_at if deleted else None,
                 )
             )
         SyncState.objects.bulk_update(
             updates,
             [
+                "verify_at",
                 "pending",
                 "claimed_until",
                 "claimed_by",
@@ -206,15 +233,20 @@ def complete(outcomes: Iterable[Outcome]) -> None:
             _requeue_vanished(gone)
 
 
-def _requeue_vanished(rows: list[Claimed]) -> None:
-    """A row dropped while we upserted its entity (its workspace was unlinked meanwhile): the
-    entity may be back in Jira after the unlink's bulk delete, so record it again and let the
-    next round send whatever is now right (a delete by id)."""
+def mark_changed_rows(rows: list[Claimed]) -> None:
+    """Record these rows' entities again, as possibly held by Jira."""
     per_kind: dict[str, dict[str, list[int]]] = defaultdict(dict)
     for row in rows:
         per_kind[row.kind].setdefault(row.external_id, []).append(row.installation_id)
     for kind, targets in per_kind.items():
         mark_changed(kind, targets, present_in_jira=True)
+
+
+def _requeue_vanished(rows: list[Claimed]) -> None:
+    """A row dropped while we upserted its entity (its workspace was unlinked meanwhile): the
+    entity may be back in Jira after the unlink's bulk delete, so record it again and let the
+    next round send whatever is now right (a delete by id)."""
+    mark_changed_rows(rows)
 
 
 def release_for_retry(rows: list[Claimed], error: str, delay: float) -> None:
@@ -271,6 +303,8 @@ def record_site_success(installation_id: int, unknown_project_keys: Iterable[str
 # --- Sending ---------------------------------------------------------------------------------
 
 ENTITY_MODELS = {Kind.INCIDENT: Incident, Kind.REVIEW: PostIncidentReview}
+# Tombstones checked per site and round: one GET each, so fewer than a bulk send.
+VERIFY_BATCH = 100
 TO_JIRA = {Kind.INCIDENT: incident_to_jira, Kind.REVIEW: review_to_jira}
 REQUEST_KEY = {Kind.INCIDENT: "incidents", Kind.REVIEW: "reviews"}
 
@@ -403,7 +437,33 @@ class SiteSender:
             delete = client.delete_incident if kind == Kind.INCIDENT else client.delete_review
             with contextlib.suppress(JiraNotFound):
                 delete(row.external_id)
+            return Outcome(row, delivered=True, present=False, verify=True)
         return Outcome(row, delivered=True, present=False)
+
+    def verify(self, rows: list[Claimed]) -> Iterable[list[Outcome]]:
+        """Check tombstones: an entity Jira still (or again) holds is sent a delete again."""
+        back: list[Claimed] = []
+        gone: list[Claimed] = []
+        for row in rows:
+            client = self.client
+            get = client.get_incident if row.kind == Kind.INCIDENT else client.get_review
+            try:
+                get(row.external_id)
+            except JiraNotFound:
+                gone.append(row)
+            else:
+                back.append(row)
+        yield [Outcome(row, delivered=True, present=False) for row in gone]
+        if back:
+            logger.warning(
+                "%d deleted entities were back on %s; deleting them again",
+                len(back),
+                self.installation,
+            )
+            mark_changed_rows(back)
+            SyncState.objects.filter(id__in=[r.id for r in back]).update(
+                claimed_until=None, claimed_by=""
+            )
 
 
 def relay_site(
@@ -422,21 +482,25 @@ def relay_site(
     sender = SiteSender(installation, client)
     handled = 0
     plan = [
-        (Kind.WORKSPACE, sender.workspaces),
-        (Kind.INCIDENT, lambda rows: sender.entities(Kind.INCIDENT, rows)),
-        (Kind.REVIEW, lambda rows: sender.entities(Kind.REVIEW, rows)),
+        (Kind.WORKSPACE, False, sender.workspaces),
+        (Kind.INCIDENT, False, lambda rows: sender.entities(Kind.INCIDENT, rows)),
+        (Kind.REVIEW, False, lambda rows: sender.entities(Kind.REVIEW, rows)),
+        (Kind.INCIDENT, True, sender.verify),
+        (Kind.REVIEW, True, sender.verify),
     ]
-    for kind, send in plan:
-        rows = claim(installation.pk, kind, config.batch_size, worker_id, config)
+    for kind, tombstones, send in plan:
+        limit = VERIFY_BATCH if tombstones else config.batch_size
+        rows = claim(installation.pk, kind, limit, worker_id, config, tombstones=tombstones)
         if not rows:
             continue
         remaining = {row.id: row for row in rows}
         try:
             for outcomes in send(rows):
-                complete(outcomes)
+                complete(outcomes, config)
                 for outcome in outcomes:
                     remaining.pop(outcome.row.id, None)
                 handled += len(outcomes)
+            handled += len(remaining)  # tombstones found back, already queued again
         except JiraAuthError as exc:
             message = f"Jira refused the portal's credentials ({exc}); check the installation."
             release_for_retry(list(remaining.values()), message, config.backoff_base)

@@ -113,7 +113,6 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The jiraOperationsInfoProvider actions, each authenticated by a Connect JWT.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
-    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Atlassian Connect ---------------------------------------------------------------
@@ -164,5 +163,7 @@ SYNC_BACKOFF_CAP_SECONDS = env.float("SYNC_BACKOFF_CAP_SECONDS", default=600.0)
 # In-line retries of one request before the rows go back to the outbox with a backoff.
 SYNC_CLIENT_ATTEMPTS = env.int("SYNC_CLIENT_ATTEMPTS", default=2)
 SYNC_CLIENT_MAX_RETRY_WAIT_SECONDS = env.float("SYNC_CLIENT_MAX_RETRY_WAIT_SECONDS", default=5.0)
+# Seconds after a delete (or an unlink) to check once that no late submit brought it back.
+SYNC_VERIFY_DELETE_SECONDS = env.float("SYNC_VERIFY_DELETE_SECONDS", default=120.0)
 # How often an idle worker looks for new changes.
 SYNC_POLL_SECONDS = env.float("SYNC_POLL_SECONDS", default=1.0)

@@ -11,6 +11,11 @@ from incidents.sync import RelayConfig, relay_once
 from jirasim.testing import run_jirasim
 
 
+@pytest.fixture(autouse=True)
+def verify_deletes_at_once(settings):
+    settings.SYNC_VERIFY_DELETE_SECONDS = 0
+
+
 @pytest.fixture
 def sim():
     with run_jirasim(seed=1) as simulator:
@@ -47,6 +52,7 @@ def fast_config(**overrides) -> RelayConfig:
         backoff_cap=0.0,
         client_attempts=1,
         client_max_retry_wait=0,
+        verify_delete_seconds=0,
     )
     values.update(overrides)
     return RelayConfig(**values)

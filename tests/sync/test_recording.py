@@ -96,10 +96,11 @@ def test_linking_a_workspace_queues_the_link_and_its_whole_history():
     assert pending("review") == {(review.external_id, installation.pk)}
 
 
-def test_unlinking_drops_entity_rows_and_queues_the_unlink(linked):
+def test_unlinking_turns_entity_rows_into_tombstones_and_queues_the_unlink(linked):
     installation, workspace = linked
     make_incident(workspace)
     workspace.unlink_site(installation)
-    assert not SyncState.objects.filter(kind="incident").exists()
+    tombstone = SyncState.objects.get(kind="incident")
+    assert not tombstone.pending and tombstone.verify_at is not None
     row = SyncState.objects.get(kind="workspace")
     assert row.pending and row.present_in_jira

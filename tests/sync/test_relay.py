@@ -1,7 +1,9 @@
 """The relay sends what the outbox holds to jirasim over real HTTP, in bulk, and converges."""
 
 import pytest
+from django.utils import timezone
 
+from connect.client import JiraClient
 from incidents.models import Incident
 from incidents.outbox import SiteSyncStatus, SyncState
 from tests.incidents.factories import make_container, make_incident, make_review, make_workspace
@@ -37,6 +39,22 @@ def test_a_linked_workspace_and_its_incident_reach_jira(sim, site, workspace):
     assert stored["severity"] == {"level": "P1"}
     assert sim.properties(incident.external_id) == {"workspaceId": workspace.external_id}
     assert not SyncState.objects.filter(pending=True).exists()
+
+
+def test_a_delete_undone_by_a_late_submit_is_caught_and_deleted_again(sim, site, workspace):
+    incident = make_incident(workspace)
+    drain()
+    stale = sim.incidents()[incident.external_id]
+    incident.delete()
+    drain(fast_config(verify_delete_seconds=3600))
+    tombstone = SyncState.objects.get(kind="incident")
+    assert sim.incidents() == {}
+    JiraClient(site).submit_entities(incidents=[stale])  # a delayed duplicate lands late
+    assert incident.external_id in sim.incidents()
+    SyncState.objects.filter(pk=tombstone.pk).update(verify_at=timezone.now())
+    drain()
+    assert sim.incidents() == {}
+    assert not SyncState.objects.filter(kind="incident").exists()
 
 
 def test_an_unlinked_site_receives_nothing(sim, site):
