@@ -5,9 +5,14 @@ validators); the same classes describe the actions in the OpenAPI document at /a
 Responses are built by `incidents.payloads`; their serializers only document them.
 """
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from incidents.actions import FETCH_WORKSPACES_MAX_IDS, SEARCH_QUERY_MAX_LENGTH
+from incidents.actions import (
+    ACCOUNT_ID_PATTERN,
+    FETCH_WORKSPACES_MAX_IDS,
+    SEARCH_QUERY_MAX_LENGTH,
+)
 from incidents.entity_associations import (
     ACCOUNT_ID_MAX_LENGTH,
     ARI_MAX_LENGTH,
@@ -100,10 +105,22 @@ class JiraTargetReference(serializers.Serializer):
     id = StrictCharField(required=False, allow_blank=True, max_length=JIRA_REFERENCE_MAX_LENGTH)
 
 
-class UserReference(serializers.Serializer):
-    id = StrictCharField(
-        required=False, allow_blank=True, max_length=ACCOUNT_ID_MAX_LENGTH, help_text="Account id."
+def account_id_field(**kwargs) -> StrictCharField:
+    return StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=ACCOUNT_ID_MAX_LENGTH,
+        validators=[
+            RegexValidator(
+                rf"^{ACCOUNT_ID_PATTERN}$", "An account id has letters, digits and : . _ - only."
+            )
+        ],
+        **kwargs,
     )
+
+
+class UserReference(serializers.Serializer):
+    id = account_id_field(help_text="The acting user's Atlassian account id.")
 
 
 class EntityAssociatedRequest(serializers.Serializer):
@@ -119,16 +136,12 @@ class EntityDisassociatedRequest(serializers.Serializer):
 
 
 class UserIdQuery(serializers.Serializer):
-    userId = StrictCharField(
-        required=False,
-        allow_blank=True,
-        max_length=ACCOUNT_ID_MAX_LENGTH,
-        help_text="The acting user's account id, when not in the body.",
-    )
+    userId = account_id_field(help_text="The acting user's account id, when not in the body.")
 
 
-class EmptyResponse(serializers.Serializer):
-    """`{}`: the notification was recorded."""
+#: `{}`: the notification was recorded (a raw schema: a serializer without fields would be
+#: documented as "no body").
+EmptyResponse = {"type": "object", "additionalProperties": False, "maxProperties": 0}
 
 
 class ErrorResponse(serializers.Serializer):

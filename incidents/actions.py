@@ -42,7 +42,8 @@ RANK_EXACT, RANK_PREFIX, RANK_SUBSTRING = 0, 1, 2
 _SAFE_ID = re.compile(rf"\A(?:{SAFE_ID_PATTERN})\Z")
 _ENTITY_ID = re.compile(rf"\A(?:{CONTAINER_ID_PATTERN}|{SAFE_ID_PATTERN})\Z")
 #: Atlassian account ids: `557058:<uuid>`, 24 hex digits, or similar; never spaces or markup.
-_ACCOUNT_ID = re.compile(r"\A[A-Za-z0-9:._-]+\Z")
+ACCOUNT_ID_PATTERN = r"[A-Za-z0-9:._-]+"
+_ACCOUNT_ID = re.compile(rf"\A(?:{ACCOUNT_ID_PATTERN})\Z")
 
 
 class ActionError(Exception):

@@ -7,7 +7,7 @@ Every refusal is `{"error": code, "detail": why}` with a 4xx status.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -84,6 +84,9 @@ class FetchWorkspacesView(ActionView):
         tags=[TAG],
         request=FetchWorkspacesRequest,
         responses={200: FetchWorkspacesResponse, **REFUSALS},
+        examples=[
+            OpenApiExample("Two ids", value={"ids": ["ws-payments", "ws-1"]}, request_only=True)
+        ],
         description="The requested workspaces linked to the calling Jira site; others omitted.",
     )
     def post(self, request: Request) -> Response:
@@ -146,20 +149,45 @@ class EntityNotificationView(ActionView):
         return Response({})
 
 
+def notification_example(target_field: str) -> OpenApiExample:
+    """What Jira sends when a user connects container `payments-db` to project 10001."""
+    return OpenApiExample(
+        "A project and a container",
+        value={
+            "entity": {
+                "ari": "ari:cloud:jira:cloud-1:operations-container/payments-db",
+                "id": "payments-db",
+            },
+            target_field: {
+                "ati": "ati:cloud:jira:project",
+                "ari": "ari:cloud:jira:cloud-1:project/10001",
+                "cloudId": "cloud-1",
+                "id": "10001",
+            },
+            "user": {"id": "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"},
+        },
+        request_only=True,
+    )
+
+
 def notification_schema(operation_id: str, serializer: type, description: str):
+    target_field = (
+        "associatedWith" if serializer is EntityAssociatedRequest else "disassociatedFrom"
+    )
     return extend_schema(
         operation_id=operation_id,
         tags=[TAG],
         request=serializer,
         parameters=[UserIdQuery],
         responses={
-            200: EmptyResponse,
+            200: OpenApiResponse(EmptyResponse, description="Recorded (or already so)."),
             **REFUSALS,
             404: OpenApiResponse(
                 ErrorResponse, description="No such container or incident for this site."
             ),
         },
         description=description,
+        examples=[notification_example(target_field)],
     )
 
 

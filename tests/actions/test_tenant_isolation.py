@@ -107,8 +107,9 @@ def probe(client, tenants, site_index, requested, query, workspace_id, entity_id
     visible = tenants["visible"][site.pk]
 
     fetched = call(client, site, "POST", FETCH, body={"ids": requested})
-    assert fetched.status_code == 200
-    assert {w["id"] for w in fetched.json()["workspaces"]} <= visible["workspaces"]
+    assert fetched.status_code in (200, 400)  # 400: an id with NUL or a lone surrogate
+    if fetched.status_code == 200:
+        assert {w["id"] for w in fetched.json()["workspaces"]} <= visible["workspaces"]
 
     params = {k: v for k, v in {"searchQuery": query, "workspaceId": workspace_id}.items() if v}
     searched = call(client, site, "GET", SEARCH, params=params)
