@@ -361,3 +361,6 @@ class InstallationWithWorkspacesAdmin(InstallationAdmin):
 if admin.site.is_registered(Installation):
     admin.site.unregister(Installation)
 admin.site.register(Installation, InstallationWithWorkspacesAdmin)
+
+# Jira associations (written by Jira's action calls): read-only list and container inline.
+from incidents import association_admin  # noqa: E402, F401

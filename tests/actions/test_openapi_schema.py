@@ -1,0 +1,57 @@
+"""The OpenAPI document at /api/schema/ describes exactly the four actions and their JWT."""
+
+import pytest
+
+ACTION_PATHS = {
+    "/jira/operations/workspaces": {"post"},
+    "/jira/operations/containers/search": {"get"},
+    "/jira/operations/containers/associated": {"put", "post"},
+    "/jira/operations/containers/disassociated": {"put", "post"},
+}
+
+
+@pytest.fixture
+def document(client):
+    response = client.get("/api/schema/?format=json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_document_is_openapi_3(document):
+    assert document["openapi"].startswith("3.")
+
+
+def test_document_lists_the_four_actions_and_nothing_else(document):
+    assert {path: set(ops) for path, ops in document["paths"].items()} == ACTION_PATHS
+
+
+def test_operation_ids_are_the_descriptor_action_names(document):
+    ids = {op["operationId"] for ops in document["paths"].values() for op in ops.values()}
+    assert ids >= {"fetchWorkspaces", "searchContainers", "onEntityAssociated"}
+    assert "onEntityDisassociated" in ids
+
+
+def test_every_operation_requires_the_connect_jwt(document):
+    scheme = document["components"]["securitySchemes"]["connectJwt"]
+    assert scheme == {**scheme, "type": "apiKey", "in": "header", "name": "Authorization"}
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            assert operation["security"] == [{"connectJwt": []}]
+
+
+def test_request_and_response_shapes_are_documented(document):
+    schemas = document["components"]["schemas"]
+    assert schemas["FetchWorkspacesRequest"]["properties"]["ids"]["maxItems"] == 100
+    assert set(schemas["ContainerResponse"]["required"]) == {"id", "name", "url", "lastUpdatedDate"}
+    assert set(schemas["EntityAssociatedRequest"]["required"]) == {"entity", "associatedWith"}
+    search = document["paths"]["/jira/operations/containers/search"]["get"]
+    assert {p["name"] for p in search["parameters"]} == {"searchQuery", "workspaceId"}
+    assert search["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/SearchContainersResponse"
+    }
+
+
+def test_yaml_is_the_default_format(client):
+    response = client.get("/api/schema/")
+    assert response.status_code == 200
+    assert response.content.startswith(b"openapi: 3.")
