@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.templatetags.static import static
 from django.urls import reverse
+from django.utils.module_loading import import_string
 
 from . import encryption
 from .jwt import MAX_LEEWAY_SECONDS, relative_path
@@ -95,10 +96,20 @@ def operations_module() -> dict[str, Any]:
         "logoUrl": absolute_url(static("connect/logo.svg")),
         "documentationUrl": documentation_url(),
         "actions": {
-            action: {"templateUrl": absolute_url(reverse(name))}
-            for action, name in ACTION_URL_NAMES.items()
+            **{
+                action: {"templateUrl": absolute_url(reverse(name))}
+                for action, name in ACTION_URL_NAMES.items()
+            },
+            **extra_actions(),
         },
     }
+
+
+def extra_actions() -> dict[str, Any]:
+    """Actions other apps add, from the callable named by CONNECT_EXTRA_ACTIONS_HOOK (a dotted
+    path returning `{action: object}`), so `connect` needs to know nothing about them."""
+    hook = getattr(settings, "CONNECT_EXTRA_ACTIONS_HOOK", "")
+    return dict(import_string(hook)()) if hook else {}
 
 
 def documentation_url() -> str:
