@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from connect.client import (
@@ -192,45 +192,55 @@ def complete(outcomes: Iterable[Outcome], config: RelayConfig | None = None) -> 
         SyncState.objects.filter(
             id__in=[o.row.id for o in done if not o.present and not o.error and not o.verify]
         ).delete()
-        updates = []
+        recorded = []
         for outcome in done:
             deleted = not outcome.present and not outcome.error
             if deleted and not outcome.verify:
                 continue
-            updates.append(
-                SyncState(
-                    id=outcome.row.id,
-                    pending=False,
-                    claimed_until=None,
-                    claimed_by="",
-                    synced_at=now,
-                    attempts=0,
-                    sent_sequence_number=outcome.sequence_number,
-                    present_in_jira=outcome.present,
-                    error=outcome.error,
-                    last_attempt_error="",
-                    verify_at=verify_at if deleted else None,
+            recorded.append(
+                (
+                    outcome.sequence_number,
+                    outcome.present,
+                    outcome.error,
+                    verify_at if deleted else None,
+                    outcome.row.id,
                 )
             )
-        SyncState.objects.bulk_update(
-            updates,
-            [
-                "verify_at",
-                "pending",
-                "claimed_until",
-                "claimed_by",
-                "synced_at",
-                "attempts",
-                "sent_sequence_number",
-                "present_in_jira",
-                "error",
-                "last_attempt_error",
-            ],
-            batch_size=500,
-        )
+        _record_delivered(recorded, now)
         SyncState.objects.filter(id__in=moved_on).update(claimed_until=None, claimed_by="")
         if gone:
             _requeue_vanished(gone)
+
+
+def _record_delivered(rows: list[tuple], now) -> None:
+    """Write delivered rows: one UPDATE for what they share, then one parametrised statement
+    run for each row's own values (`bulk_update`'s CASE expressions are far slower at 1000)."""
+    if not rows:
+        return
+    SyncState.objects.filter(id__in=[row[-1] for row in rows]).update(
+        pending=False,
+        claimed_until=None,
+        claimed_by="",
+        synced_at=now,
+        attempts=0,
+        last_attempt_error="",
+    )
+    meta = SyncState._meta
+    verify_field = meta.get_field("verify_at")
+    columns = ["sent_sequence_number", "present_in_jira", "error", "verify_at"]
+    quote = connection.ops.quote_name
+    # Only quoted column names from the model's own metadata are interpolated.
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608
+        quote(meta.db_table),
+        ", ".join(f"{quote(meta.get_field(c).column)} = %s" for c in columns),
+        quote(meta.pk.column),
+    )
+    params = [
+        (usn, present, error, verify_field.get_db_prep_value(verify, connection), pk)
+        for usn, present, error, verify, pk in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def mark_changed_rows(rows: list[Claimed]) -> None:
