@@ -201,9 +201,7 @@ def test_two_sites_each_get_only_their_workspaces(sim, site, workspace):
 
 
 def test_a_burst_of_changes_converges_despite_a_flaky_jira(sim, site, workspace):
-    sim.faults.update(
-        fail_rate=0.15, throttle_rate=0.1, drop_rate=0.05, retry_after=0, seed=7
-    )
+    sim.faults.update(fail_rate=0.15, throttle_rate=0.1, drop_rate=0.05, retry_after=0, seed=7)
     containers = [make_container(workspace) for _ in range(3)]
     incidents = [make_incident(workspace, containers=containers[:2]) for _ in range(25)]
     drain(fast_config(batch_size=7), rounds=1)
@@ -219,9 +217,10 @@ def test_a_burst_of_changes_converges_despite_a_flaky_jira(sim, site, workspace)
     for _ in range(200):
         SyncState.objects.update(next_attempt_at=timezone.now())
         SiteSyncStatus.objects.update(paused_until=None)
-        if not drain(fast_config(batch_size=7), rounds=5) and not SyncState.objects.filter(
-            pending=True
-        ).exists():
+        if (
+            not drain(fast_config(batch_size=7), rounds=5)
+            and not SyncState.objects.filter(pending=True).exists()
+        ):
             break
     assert not SyncState.objects.filter(pending=True).exists()
     assert jira_view(sim) == portal_view(site)
