@@ -121,7 +121,13 @@ def link_deleted(sender, instance, **kwargs) -> None:
 
 def site_installed(sender, installation, reinstall=False, **kwargs) -> None:
     """A known site installing again may have lost its data (Connect on Forge does not always
-    send `uninstalled`), so every install of a known site resends what it should hold."""
+    send `uninstalled`), so every install of a known site resends what it should hold; and a
+    fresh secret ends any wait for staff after Jira refused the old one."""
+    from incidents.outbox import SiteSyncStatus
+
+    SiteSyncStatus.objects.filter(installation=installation).update(
+        needs_attention=False, paused_until=None
+    )
     if reinstall:
         record_reinstall(installation)
 
