@@ -17,11 +17,11 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -42,7 +42,7 @@ from .errors import (
     WrongAppKey,
     WrongEventType,
 )
-from .models import Installation
+from .models import Installation, UsedLifecycleToken
 from .signals import installation_installed, installation_uninstalled
 
 logger = logging.getLogger(__name__)
@@ -71,7 +71,6 @@ STORED_FIELDS = {
 }
 MAX_SECRET_LENGTH = 512
 MAX_BODY_BYTES = 64 * 1024
-_REPLAY_CACHE_PREFIX = "connect:lifecycle-token:"
 
 
 @dataclass(frozen=True)
@@ -211,12 +210,19 @@ def check_display_url(url: str) -> str:
 def remember_token(token: str, verified: connect_jwt.VerifiedToken) -> None:
     """Refuse an exact replay: the body is not signed, so one token is good for one body."""
     ttl = max(1, verified.expires_at - int(time.time()) + connect_jwt.leeway_seconds())
-    if not cache.add(_replay_key(token), 1, timeout=ttl):
-        raise TokenReplayed("this lifecycle token has already been used")
+    now = timezone.now()
+    UsedLifecycleToken.objects.filter(expires_at__lt=now).delete()
+    try:
+        with transaction.atomic():
+            UsedLifecycleToken.objects.create(
+                digest=_replay_key(token), expires_at=now + timedelta(seconds=ttl)
+            )
+    except IntegrityError:
+        raise TokenReplayed("this lifecycle token has already been used") from None
 
 
 def forget_token(token: str) -> None:
-    cache.delete(_replay_key(token))
+    UsedLifecycleToken.objects.filter(digest=_replay_key(token)).delete()
 
 
 def apply(event: str, payload: dict[str, Any], verified: connect_jwt.VerifiedToken):
@@ -318,7 +324,7 @@ def _header_alg(token: str) -> object:
 
 
 def _replay_key(token: str) -> str:
-    return _REPLAY_CACHE_PREFIX + hashlib.sha256(token.encode("utf-8")).hexdigest()
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _max_length(name: str) -> int:

@@ -60,3 +60,17 @@ class Installation(models.Model):
         if not secret:
             raise ValueError("a shared secret cannot be empty")
         self.shared_secret_encrypted = encryption.encrypt(secret)
+
+
+class UsedLifecycleToken(models.Model):
+    """A lifecycle token already accepted, kept until it expires.
+
+    The body of a lifecycle call is not signed, so one token is good for one call. Kept in the
+    database rather than a cache so that every web process, on every machine, refuses a replay.
+    """
+
+    digest = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.digest[:12]

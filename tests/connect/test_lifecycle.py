@@ -6,6 +6,7 @@ import time
 import uuid
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 
 from connect.models import Installation
@@ -155,6 +156,15 @@ def test_a_replayed_token_is_refused_even_with_another_body(client, rsa_key, key
     replay = post(client, "installed", lifecycle_body("site-a", secret=SECRET_2), token)
     assert replay.status_code == 401
     assert replay.json()["error"] == "token_replayed"
+    assert Installation.objects.get(client_key="site-a").shared_secret == SECRET_1
+
+
+def test_a_replay_reaching_another_web_process_is_refused(client, rsa_key, key_server):
+    token = install_token(rsa_key, KID, iss="site-a")
+    assert post(client, "installed", lifecycle_body("site-a"), token).status_code == 204
+    cache.clear()  # another process has its own in-memory cache: the record must not live there
+    replay = post(client, "installed", lifecycle_body("site-a", secret=SECRET_2), token)
+    assert replay.status_code == 401
     assert Installation.objects.get(client_key="site-a").shared_secret == SECRET_1
 
 
