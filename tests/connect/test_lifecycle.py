@@ -161,7 +161,8 @@ def test_a_replayed_token_is_refused_even_with_another_body(client, rsa_key, key
 
 def test_a_replay_reaching_another_web_process_is_refused(client, rsa_key, key_server):
     token = install_token(rsa_key, KID, iss="site-a")
-    assert post(client, "installed", lifecycle_body("site-a"), token).status_code == 204
+    first = post(client, "installed", lifecycle_body("site-a", secret=SECRET_1), token)
+    assert first.status_code == 204
     cache.clear()  # another process has its own in-memory cache: the record must not live there
     replay = post(client, "installed", lifecycle_body("site-a", secret=SECRET_2), token)
     assert replay.status_code == 401
