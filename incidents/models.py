@@ -448,5 +448,5 @@ class ReviewAssociation(Association):
 
 
 # The outbox models live in their own module; imported here so Django registers them.
-from incidents.outbox import SiteSyncStatus, SyncState  # noqa: E402, F401
 from incidents.entity_associations import EntityAssociation  # noqa: E402, F401
+from incidents.outbox import SiteSyncStatus, SyncState  # noqa: E402, F401
