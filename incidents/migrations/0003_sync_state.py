@@ -7,54 +7,98 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('connect', '0001_installation'),
-        ('incidents', '0002_ops_staff_group'),
+        ("connect", "0001_installation"),
+        ("incidents", "0002_ops_staff_group"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SiteSyncStatus',
+            name="SiteSyncStatus",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('paused_until', models.DateTimeField(blank=True, null=True)),
-                ('needs_attention', models.BooleanField(default=False)),
-                ('last_error', models.TextField(blank=True)),
-                ('last_error_at', models.DateTimeField(blank=True, null=True)),
-                ('last_success_at', models.DateTimeField(blank=True, null=True)),
-                ('unknown_project_keys', models.JSONField(blank=True, default=list)),
-                ('installation', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='sync_status', to='connect.installation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("paused_until", models.DateTimeField(blank=True, null=True)),
+                ("needs_attention", models.BooleanField(default=False)),
+                ("last_error", models.TextField(blank=True)),
+                ("last_error_at", models.DateTimeField(blank=True, null=True)),
+                ("last_success_at", models.DateTimeField(blank=True, null=True)),
+                ("unknown_project_keys", models.JSONField(blank=True, default=list)),
+                (
+                    "installation",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sync_status",
+                        to="connect.installation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'site sync status',
-                'verbose_name_plural': 'site sync statuses',
+                "verbose_name": "site sync status",
+                "verbose_name_plural": "site sync statuses",
             },
         ),
         migrations.CreateModel(
-            name='SyncState',
+            name="SyncState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('workspace', 'Workspace link'), ('incident', 'Incident'), ('review', 'Post-incident review')], max_length=16)),
-                ('external_id', models.CharField(max_length=255)),
-                ('change_token', models.CharField(default=incidents.outbox.new_token, max_length=32)),
-                ('pending', models.BooleanField(default=True)),
-                ('changed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('claimed_until', models.DateTimeField(blank=True, null=True)),
-                ('claimed_by', models.CharField(blank=True, max_length=64)),
-                ('synced_at', models.DateTimeField(blank=True, null=True)),
-                ('sent_sequence_number', models.BigIntegerField(blank=True, null=True)),
-                ('present_in_jira', models.BooleanField(default=False)),
-                ('error', models.TextField(blank=True)),
-                ('last_attempt_error', models.TextField(blank=True)),
-                ('installation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sync_states', to='connect.installation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("workspace", "Workspace link"),
+                            ("incident", "Incident"),
+                            ("review", "Post-incident review"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("external_id", models.CharField(max_length=255)),
+                (
+                    "change_token",
+                    models.CharField(default=incidents.outbox.new_token, max_length=32),
+                ),
+                ("pending", models.BooleanField(default=True)),
+                ("changed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("next_attempt_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("claimed_until", models.DateTimeField(blank=True, null=True)),
+                ("claimed_by", models.CharField(blank=True, max_length=64)),
+                ("synced_at", models.DateTimeField(blank=True, null=True)),
+                ("sent_sequence_number", models.BigIntegerField(blank=True, null=True)),
+                ("present_in_jira", models.BooleanField(default=False)),
+                ("error", models.TextField(blank=True)),
+                ("last_attempt_error", models.TextField(blank=True)),
+                (
+                    "installation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sync_states",
+                        to="connect.installation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'sync state',
-                'indexes': [models.Index(fields=['pending', 'next_attempt_at'], name='sync_due_idx'), models.Index(fields=['kind', 'external_id'], name='sync_entity_idx')],
-                'constraints': [models.UniqueConstraint(fields=('installation', 'kind', 'external_id'), name='one_sync_state_per_site_entity')],
+                "verbose_name": "sync state",
+                "indexes": [
+                    models.Index(fields=["pending", "next_attempt_at"], name="sync_due_idx"),
+                    models.Index(fields=["kind", "external_id"], name="sync_entity_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("installation", "kind", "external_id"),
+                        name="one_sync_state_per_site_entity",
+                    )
+                ],
             },
         ),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('connect', '0001_installation'),
-        ('incidents', '0005_container_search_trgm'),
+        ("connect", "0001_installation"),
+        ("incidents", "0005_container_search_trgm"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='syncstate',
-            name='verify_at',
+            model_name="syncstate",
+            name="verify_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddIndex(
-            model_name='syncstate',
-            index=models.Index(fields=['verify_at'], name='sync_verify_idx'),
+            model_name="syncstate",
+            index=models.Index(fields=["verify_at"], name="sync_verify_idx"),
         ),
     ]
