@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import random
 import socket
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -75,15 +74,6 @@ def product_name() -> str:
     except PackageNotFoundError:
         release = "dev"
     return f"{settings.CONNECT_APP_NAME} {release}"
-
-
-def backoff_delay(attempts: int, config: RelayConfig, retry_after: float | None = None) -> float:
-    """Capped exponential backoff with jitter, never shorter than Jira's Retry-After."""
-    delay = min(config.backoff_cap, config.backoff_base * 2 ** max(attempts - 1, 0))
-    delay *= random.uniform(0.7, 1.3)
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    return delay
 
 
 # --- Choosing and claiming work ----------------------------------------------------------------
@@ -488,6 +478,8 @@ def relay_site(
         installation,
         max_attempts=config.client_attempts,
         max_retry_wait=config.client_max_retry_wait,
+        backoff_base=config.backoff_base,
+        backoff_cap=config.backoff_cap,
     )
     sender = SiteSender(installation, client)
     handled = 0
@@ -520,7 +512,7 @@ def relay_site(
         except (JiraUnavailable, JiraError) as exc:
             attempts = max(r.attempts for r in remaining.values()) + 1
             retry_after = getattr(exc, "retry_after", None)
-            delay = backoff_delay(attempts, config, retry_after)
+            delay = client.backoff(attempts, retry_after)
             release_for_retry(list(remaining.values()), str(exc), delay)
             record_site_error(installation.pk, str(exc), pause=delay if retry_after else None)
             logger.info("Site %s: %s; retrying in %.0f s", installation, exc, delay)
@@ -528,7 +520,7 @@ def relay_site(
         except Exception as exc:
             logger.exception("Unexpected error while sending to %s", installation)
             attempts = max(r.attempts for r in remaining.values()) + 1
-            delay = backoff_delay(attempts, config)
+            delay = client.backoff(attempts)
             release_for_retry(list(remaining.values()), f"Unexpected error: {exc!r}", delay)
             return handled
     record_site_success(installation.pk, sender.unknown_project_keys)

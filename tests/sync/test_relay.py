@@ -226,3 +226,17 @@ def test_a_burst_of_changes_converges_despite_a_flaky_jira(sim, site, workspace)
     assert jira_view(sim) == portal_view(site)
     faults = [e for e in sim.log.entries() if e["fault"]]
     assert len(faults) > 5
+
+
+def test_a_429_pauses_the_site_for_at_least_retry_after(sim, site, workspace):
+    make_incident(workspace)
+    sim.faults.update(script=[{"status": 429, "retry_after": 1847}])
+    before = timezone.now()
+    drain(fast_config(backoff_base=1, backoff_cap=10))
+    state = SyncState.objects.get(kind="workspace")
+    status = SiteSyncStatus.objects.get(installation=site)
+    assert (state.next_attempt_at - before).total_seconds() >= 1847
+    assert (status.paused_until - before).total_seconds() >= 1847
+    calls = len(sim.log.entries())
+    drain(fast_config())
+    assert len(sim.log.entries()) == calls  # nothing sent into the throttled window
