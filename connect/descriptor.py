@@ -114,7 +114,7 @@ def extra_actions() -> dict[str, Any]:
 
 def documentation_url() -> str:
     """CONNECT_DOCUMENTATION_URL if set, else the vendor URL."""
-    return getattr(settings, "CONNECT_DOCUMENTATION_URL", "") or settings.CONNECT_VENDOR_URL
+    return settings.CONNECT_DOCUMENTATION_URL or settings.CONNECT_VENDOR_URL
 
 
 # --- Settings validation (run by the `connect` system checks) -------------------------------

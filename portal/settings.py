@@ -126,6 +126,7 @@ CONNECT_APP_DESCRIPTION = env.str(
 CONNECT_VENDOR_NAME = env.str("CONNECT_VENDOR_NAME", default="Ops Portal")
 CONNECT_VENDOR_URL = env.str("CONNECT_VENDOR_URL", default=CONNECT_BASE_URL)
 CONNECT_MODULE_KEY = env.str("CONNECT_MODULE_KEY", default="ops-portal-operations")
+CONNECT_DOCUMENTATION_URL = env.str("CONNECT_DOCUMENTATION_URL", default="")
 CONNECT_INSTALL_KEYS_URL = env.str(
     "CONNECT_INSTALL_KEYS_URL", default="https://connect-install-keys.atlassian.com"
 ).rstrip("/")
