@@ -5,7 +5,7 @@ import threading
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from incidents.sync import RelayConfig, default_worker_id, relay_once
 
@@ -35,7 +35,8 @@ class Command(BaseCommand):
         config = RelayConfig()
         self.stdout.write(f"Jira sync worker {worker_id} started (poll every {poll_interval}s).")
         while not stop.is_set():
-            close_old_connections()
+            if not connection.in_atomic_block:  # a caller's transaction (tests) stays open
+                close_old_connections()
             handled = relay_once(worker_id=worker_id, config=config)
             if handled:
                 self.stdout.write(f"Sent {handled} change(s).")
