@@ -19,7 +19,7 @@ def test_the_first_run_creates_an_admin_with_a_random_password(tmp_path, capsys)
     assert authenticate(username="admin", password=password).is_superuser
 
 
-def test_two_runs_create_two_different_passwords_only_when_no_admin_exists(tmp_path):
+def test_a_second_run_leaves_the_existing_admin_alone(tmp_path):
     first = tmp_path / "first.txt"
     call_command("ensure_admin", "--password-file", str(first))
     call_command("ensure_admin", "--password-file", str(tmp_path / "second.txt"))
