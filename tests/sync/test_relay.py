@@ -1,5 +1,7 @@
 """The relay sends what the outbox holds to jirasim over real HTTP, in bulk, and converges."""
 
+import json
+
 import pytest
 from django.utils import timezone
 
@@ -240,3 +242,28 @@ def test_a_429_pauses_the_site_for_at_least_retry_after(sim, site, workspace):
     calls = len(sim.log.entries())
     drain(fast_config())
     assert len(sim.log.entries()) == calls  # nothing sent into the throttled window
+
+
+def test_workspace_links_go_at_most_100_a_request(sim, site):
+    workspaces = [make_workspace() for _ in range(150)]
+    for workspace in workspaces:
+        workspace.link_site(site)
+    drain()
+    assert len(requests_to(sim, "POST", "/linkedWorkspaces/bulk")) == 2
+    assert sorted(sim.workspaces()) == sorted(w.external_id for w in workspaces)
+
+
+def test_submits_carry_the_portals_name_and_version(sim, site, workspace, monkeypatch):
+    bodies = []
+    original = sim.handle
+
+    def capture(request):
+        if request.method == "POST" and request.path.endswith("/1.0/bulk"):
+            bodies.append(json.loads(request.body))
+        return original(request)
+
+    monkeypatch.setattr(sim, "handle", capture)
+    make_incident(workspace)
+    drain()
+    assert bodies[0]["providerMetadata"]["product"].startswith("Ops Portal ")
+    assert bodies[0]["properties"] == {"workspaceId": workspace.external_id}
