@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 
-from incidents.actions import ranked_containers
+from incidents.actions import in_workspaces, ranked_containers
 from incidents.models import Container
 
 from .support import make_workspace
@@ -62,3 +62,27 @@ def test_selective_search_uses_the_trigram_index(site_a):
     plan = ranked_containers("zebra").filter(workspace=workspace)[:100].explain()
     assert "Bitmap Index Scan on incidents_container_name_trgm" in plan
     assert "Bitmap Index Scan on incidents_container_id_trgm" in plan
+
+
+def test_listing_by_name_walks_the_name_index_on_both_databases(site_a):
+    workspace = make_workspace("ws-order", sites=[site_a])
+    Container.objects.bulk_create(
+        Container(
+            workspace=workspace,
+            external_id=f"svc-{n:05d}",
+            name=f"Service {n:05d}",
+            url=f"https://ops.example.com/c/{n}",
+        )
+        for n in range(5_000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Container._meta.db_table}")
+    plan = in_workspaces(ranked_containers(""), [workspace.pk])[:100].explain()
+    assert "incidents_container_lower_name" in plan
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="a SQLite planner workaround")
+def test_sqlite_scans_instead_of_reading_through_the_workspace_index(site_a):
+    workspace = make_workspace("ws-scan", sites=[site_a])
+    plan = in_workspaces(ranked_containers("db"), [workspace.pk]).explain()
+    assert "incidents_container_workspace_id" not in plan
