@@ -144,6 +144,9 @@ CONNECT_ADVERTISE_CREATE_REVIEW = env.bool("CONNECT_ADVERTISE_CREATE_REVIEW", de
 CONNECT_EXTRA_ACTIONS_HOOK = "incidents.descriptor_actions.extra_actions"
 # Key for encrypting shared secrets at rest; derived from SECRET_KEY when unset.
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
+# The Forge app id `forge register` gives (ari:cloud:ecosystem::app/<uuid>), for
+# `manage.py forge_manifest` (docs/install.md); empty until the app is registered.
+FORGE_APP_ID = env.str("FORGE_APP_ID", default="")
 
 LOGGING = {
     "version": 1,
