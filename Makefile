@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format install clean
+.PHONY: run serve test lint format install clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
@@ -29,6 +29,18 @@ run: install .env
 	@trap 'kill 0' INT TERM EXIT; \
 	$(PY) manage.py jira_sync & \
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# Production-style serving: gunicorn (WEB_CONCURRENCY workers, default 2) with whitenoise for
+# static files, and one sync worker; Ctrl-C stops both. Reads .env or the environment
+# (docs/deploy.md).
+serve: install
+	@test -f .env || test -n "$$SECRET_KEY" || { echo "No .env and no SECRET_KEY in the environment: copy .env.example to .env and set at least SECRET_KEY (see docs/deploy.md)." >&2; exit 1; }
+	@mkdir -p var
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py collectstatic --no-input --verbosity 0
+	@trap 'kill 0' INT TERM EXIT; \
+	$(PY) manage.py jira_sync & \
+	$(VENV)/bin/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) portal.wsgi
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
