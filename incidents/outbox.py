@@ -76,6 +76,9 @@ class SyncState(models.Model):
     error = models.TextField(blank=True)
     # A transient failure (network, 5xx, 429): retried.
     last_attempt_error = models.TextField(blank=True)
+    # Staff took the entity out of Jira but kept it in the portal ("Delete from Jira" in the
+    # admin): the relay sends a delete instead of the entity until its next recorded change.
+    withheld = models.BooleanField(default=False)
 
     objects = SyncStateQuerySet.as_manager()
 
@@ -134,11 +137,13 @@ def mark_changed(
     *,
     now=None,
     present_in_jira: bool | None = None,
+    withheld: bool | None = False,
 ) -> int:
     """Record that these entities changed for these sites, in the caller's transaction.
 
     An upsert keyed by (site, kind, id): an existing row gets a new token and becomes pending and
-    due now, clearing a stored refusal (a changed entity is worth resending). Pass
+    due now, clearing a stored refusal (a changed entity is worth resending) and, by default, a
+    staff "Delete from Jira" (`withheld=True` records one; `None` keeps what the row says). Pass
     `present_in_jira=True` when Jira may hold the entity although no row says so.
     """
     now = now or timezone.now()
@@ -156,6 +161,7 @@ def mark_changed(
             last_attempt_error="",
             present_in_jira=bool(present_in_jira),
             verify_at=None,
+            withheld=bool(withheld),
         )
         for external_id, installation_ids in installation_ids_by_external_id.items()
         for installation_id in set(installation_ids)
@@ -174,6 +180,8 @@ def mark_changed(
     ]
     if present_in_jira is not None:
         update_fields.append("present_in_jira")
+    if withheld is not None:
+        update_fields.append("withheld")
     SyncState.objects.bulk_create(
         rows,
         batch_size=500,

@@ -30,12 +30,10 @@ def _sites_of_workspaces(workspace_ids: Iterable[int]) -> dict[int, list[int]]:
     return sites
 
 
-def record_entities(kind: str, entities: Iterable[tuple[str, int | None]]) -> int:
-    """Mark (external id, workspace pk) pairs changed for every site that should hold them now,
-    and every site that was sent them before (so a move or an unlink becomes a delete)."""
+def sites_to_tell(kind: str, entities: Iterable[tuple[str, int | None]]) -> dict[str, set[int]]:
+    """For (external id, workspace pk) pairs: every site that should hold each entity now, and
+    every site that was sent it before (so a move or an unlink becomes a delete)."""
     entities = list(entities)
-    if not entities:
-        return 0
     sites = _sites_of_workspaces(ws for _, ws in entities if ws is not None)
     targets: dict[str, set[int]] = defaultdict(set)
     for external_id, workspace_id in entities:
@@ -44,7 +42,15 @@ def record_entities(kind: str, entities: Iterable[tuple[str, int | None]]) -> in
         kind=kind, external_id__in=list(targets)
     ).values_list("external_id", "installation_id"):
         targets[external_id].add(installation_id)
-    return mark_changed(kind, {k: v for k, v in targets.items() if v})
+    return {k: v for k, v in targets.items() if v}
+
+
+def record_entities(kind: str, entities: Iterable[tuple[str, int | None]]) -> int:
+    """Mark (external id, workspace pk) pairs changed for every site `sites_to_tell` names."""
+    entities = list(entities)
+    if not entities:
+        return 0
+    return mark_changed(kind, sites_to_tell(kind, entities))
 
 
 def record_by_pks(model, pks: Iterable[int]) -> int:
@@ -83,6 +89,7 @@ def record_workspace_unlinked(link: WorkspaceLink) -> None:
             change_token=new_token(),
             verify_at=verify_at,
             error="",
+            withheld=False,
         )
 
 

@@ -106,6 +106,7 @@ class Claimed:
     change_token: str
     attempts: int
     present_in_jira: bool
+    withheld: bool = False
 
 
 def claim(
@@ -126,7 +127,9 @@ def claim(
             candidates.filter(installation_id=installation_id, kind=kind)
             .order_by("changed_at", "id")
             .select_for_update(skip_locked=True)
-            .values_list("id", "external_id", "change_token", "attempts", "present_in_jira")[:limit]
+            .values_list(
+                "id", "external_id", "change_token", "attempts", "present_in_jira", "withheld"
+            )[:limit]
         )
         if rows:
             SyncState.objects.filter(id__in=[r[0] for r in rows]).update(
@@ -156,7 +159,8 @@ class Outcome:
 def complete(outcomes: Iterable[Outcome], config: RelayConfig | None = None) -> None:
     """Record delivered rows, unless their entity changed meanwhile (then they stay pending).
 
-    A delivered delete leaves a tombstone checked once later (`verify_tombstones`)."""
+    A delivered delete leaves a tombstone checked once later (`verify_tombstones`); a withheld
+    row (staff deleted the entity from Jira only) is kept, so the admin can show it."""
     outcomes = list(outcomes)
     if not outcomes:
         return
@@ -179,23 +183,22 @@ def complete(outcomes: Iterable[Outcome], config: RelayConfig | None = None) -> 
                 done.append(outcome)
             else:
                 moved_on.append(row_id)
-        SyncState.objects.filter(
-            id__in=[o.row.id for o in done if not o.present and not o.error and not o.verify]
-        ).delete()
-        recorded = []
+        recorded, dropped = [], []
         for outcome in done:
             deleted = not outcome.present and not outcome.error
-            if deleted and not outcome.verify:
+            if deleted and not outcome.verify and not outcome.row.withheld:
+                dropped.append(outcome.row.id)
                 continue
             recorded.append(
                 (
                     outcome.sequence_number,
                     outcome.present,
                     outcome.error,
-                    verify_at if deleted else None,
+                    verify_at if deleted and outcome.verify else None,
                     outcome.row.id,
                 )
             )
+        SyncState.objects.filter(id__in=dropped).delete()
         _record_delivered(recorded, now)
         SyncState.objects.filter(id__in=moved_on).update(claimed_until=None, claimed_by="")
         if gone:
@@ -234,12 +237,13 @@ def _record_delivered(rows: list[tuple], now) -> None:
 
 
 def mark_changed_rows(rows: list[Claimed]) -> None:
-    """Record these rows' entities again, as possibly held by Jira."""
+    """Record these rows' entities again, as possibly held by Jira (keeping a staff "Delete
+    from Jira", or its clearing by a newer change)."""
     per_kind: dict[str, dict[str, list[int]]] = defaultdict(dict)
     for row in rows:
         per_kind[row.kind].setdefault(row.external_id, []).append(row.installation_id)
     for kind, targets in per_kind.items():
-        mark_changed(kind, targets, present_in_jira=True)
+        mark_changed(kind, targets, present_in_jira=True, withheld=None)
 
 
 def _requeue_vanished(rows: list[Claimed]) -> None:
@@ -376,7 +380,7 @@ class SiteSender:
         deletes: list[Claimed] = []
         for row in rows:
             entity = current.get(row.external_id)
-            if entity is not None and entity.workspace_id in linked:
+            if entity is not None and entity.workspace_id in linked and not row.withheld:
                 upserts[entity.workspace.external_id].append((row, TO_JIRA[kind](entity)))
             else:
                 deletes.append(row)
