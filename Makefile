@@ -4,8 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+JIRASIM_PORT ?= 8100
 
-.PHONY: run serve test lint format install clean
+.PHONY: run demo serve test lint format install clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
@@ -29,6 +30,10 @@ run: install .env
 	@trap 'kill 0' INT TERM EXIT; \
 	$(PY) manage.py jira_sync & \
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# jirasim, the portal and a worker on their own database (var/demo/), with demo data; Ctrl-C stops all.
+demo: install .env
+	$(PY) manage.py demo --port $(PORT) --jirasim-port $(JIRASIM_PORT)
 
 # Production-style serving: gunicorn (WEB_CONCURRENCY workers, default 2) with whitenoise for
 # static files, and one sync worker; Ctrl-C stops both. Reads .env or the environment
