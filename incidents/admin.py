@@ -8,10 +8,10 @@ so changing one would orphan what Jira already has.
 
 from django.contrib import admin, messages
 from django.db.models import Count, Prefetch, Q
-from django.utils.html import format_html
 
 from connect.admin import InstallationAdmin
 from connect.models import Installation
+from incidents.admin_display import badge
 from incidents.forms import AssociationFormSet, IncidentAdminForm, ReviewAdminForm
 from incidents.models import (
     Container,
@@ -22,7 +22,9 @@ from incidents.models import (
     Workspace,
     WorkspaceLink,
 )
+from incidents.outbox import SyncState
 from incidents.rendering import render_markdown
+from incidents.sync_admin import ENTITY_ACTIONS, EntitySyncAdmin, JiraSyncFilter, SiteSyncAdmin
 
 SEVERITY_COLOURS = {
     Incident.Severity.P1: "#b3261e",
@@ -44,16 +46,6 @@ REVIEW_STATUS_COLOURS = {
     PostIncidentReview.Status.UNKNOWN: "#6c757d",
 }
 NAMES_SHOWN = 3
-
-
-def badge(label: str, colour: str):
-    """A coloured label for a changelist cell."""
-    return format_html(
-        '<span style="background:{};color:#fff;padding:1px 7px;border-radius:9px;'
-        'font-weight:600;white-space:nowrap">{}</span>',
-        colour,
-        label,
-    )
 
 
 def short_list(objects, attribute: str = "name"):
@@ -113,8 +105,8 @@ class ReviewAssociationInline(AssociationInline):
     model = ReviewAssociation
 
 
-class SequencedAdmin(admin.ModelAdmin):
-    """Shared shape of the incident and review admins."""
+class SequencedAdmin(EntitySyncAdmin):
+    """Shared shape of the incident and review admins, with their Jira sync (`sync_admin`)."""
 
     search_fields = ("external_id", "summary")
     date_hierarchy = "created_date"
@@ -147,11 +139,13 @@ class IncidentAdmin(SequencedAdmin):
         "affected",
         "created_date",
         "last_updated",
+        "jira_sync",
     )
-    list_filter = ("status", "severity", "workspace", AffectedContainerFilter)
+    list_filter = ("status", "severity", "workspace", AffectedContainerFilter, JiraSyncFilter)
     autocomplete_fields = ("workspace", "affected_containers")
     inlines = [IncidentAssociationInline]
-    actions = ["mark_resolved"]
+    actions = ["mark_resolved", *ENTITY_ACTIONS]
+    sync_kind = SyncState.Kind.INCIDENT
     fieldsets = (
         (None, {"fields": ("external_id", "workspace", "summary", "severity", "status")}),
         (None, {"fields": ("url", "created_date", "affected_containers")}),
@@ -206,10 +200,13 @@ class PostIncidentReviewAdmin(SequencedAdmin):
         "reviewed",
         "created_date",
         "last_updated",
+        "jira_sync",
     )
-    list_filter = ("status", "workspace")
+    list_filter = ("status", "workspace", JiraSyncFilter)
     autocomplete_fields = ("workspace", "incidents")
     inlines = [ReviewAssociationInline]
+    actions = [*ENTITY_ACTIONS]
+    sync_kind = SyncState.Kind.REVIEW
     fieldsets = (
         (None, {"fields": ("external_id", "workspace", "summary", "status")}),
         (None, {"fields": ("url", "created_date", "incidents")}),
@@ -339,8 +336,9 @@ class LinkedWorkspaceInline(admin.TabularInline):
         return super().get_queryset(request).select_related("workspace", "linked_by")
 
 
-class InstallationWithWorkspacesAdmin(InstallationAdmin):
-    """connect's read-only Installation admin, plus the workspaces each site can see."""
+class InstallationWithWorkspacesAdmin(SiteSyncAdmin, InstallationAdmin):
+    """connect's read-only Installation admin, plus the workspaces each site can see and what
+    the sync still has to send it (`sync_admin.SiteSyncAdmin`)."""
 
     def get_inlines(self, request, obj):
         return [*super().get_inlines(request, obj), LinkedWorkspaceInline]
