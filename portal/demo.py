@@ -98,6 +98,7 @@ def child_env(config: DemoConfig, base: dict[str, str] | None = None) -> dict[st
         SESSION_COOKIE_SECURE="false",
         CSRF_COOKIE_SECURE="false",
         SECURE_HSTS_SECONDS="0",
+        STATIC_FILES_MANIFEST="false",
         CONNECT_BASE_URL=config.portal_url,
         CONNECT_VENDOR_URL=config.portal_url,
         CONNECT_INSTALL_KEYS_URL=f"{config.jirasim_url}/_sim/install-keys",
@@ -339,15 +340,21 @@ class Demo:
         threading.Thread(target=relay_output, name="demo-worker-output", daemon=True).start()
 
     def _wait_for_sync(self) -> None:
-        """Until jirasim holds every demo incident and review, so the banner is true."""
+        """Until jirasim holds every demo incident as seeded (and every review), so the banner is
+        true: a re-run resends the old version first, then the one the seed put back."""
         assert self.simulator is not None
-        wanted_incidents = {item.external_id for item in INCIDENTS}
+        seeded = {item.external_id: (item.summary, item.status) for item in INCIDENTS}
         wanted_reviews = {item.external_id for item in REVIEWS}
         deadline = time.monotonic() + SYNC_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             self._check_alive()
             incidents, reviews = self.simulator.incidents(), self.simulator.reviews()
-            if wanted_incidents <= set(incidents) and wanted_reviews <= set(reviews):
+            held = {
+                key: (incidents[key].get("summary"), incidents[key].get("status"))
+                for key in seeded
+                if key in incidents
+            }
+            if held == seeded and wanted_reviews <= set(reviews):
                 self.write(f"- jirasim holds {len(incidents)} incidents and {len(reviews)} reviews")
                 return
             time.sleep(0.2)
