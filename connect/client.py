@@ -325,17 +325,29 @@ class JiraClient:
         *,
         failure: str = "",
     ) -> None:
-        level = logging.WARNING if failure else logging.INFO
+        """One line per attempt; the fields also go as `extra=` keys for JSON logs. Never the
+        token, the secret or a query string."""
+        duration_ms = round((time.monotonic() - started) * 1000)
         logger.log(
-            level,
+            logging.WARNING if failure else logging.INFO,
             "Jira %s site=%s status=%s duration_ms=%d entities=%d attempt=%d%s",
             operation,
-            self.site,
+            self.base_url,
             status if status is not None else "-",
-            (time.monotonic() - started) * 1000,
+            duration_ms,
             count,
             attempt,
             f" failure={failure}" if failure else "",
+            extra={
+                "site": self.base_url,
+                "client_key": self.installation.client_key,
+                "operation": operation,
+                "status": status,
+                "duration_ms": duration_ms,
+                "entities": count,
+                "attempt": attempt,
+                "failure": failure or None,
+            },
         )
 
 

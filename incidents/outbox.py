@@ -15,8 +15,10 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
+
+from connect.models import Installation
 
 
 def new_token() -> str:
@@ -194,3 +196,49 @@ def mark_changed(
 
 def lease_expiry(seconds: float, now=None):
     return (now or timezone.now()) + timedelta(seconds=seconds)
+
+
+def backlog_summary(now=None) -> dict[str, int | float | None]:
+    """The outbox in figures, for `/healthz`: what is waiting, what Jira refused, which sites
+    are held back, and how long the oldest due change has waited for a worker.
+
+    That wait counts from when the row became due (`next_attempt_at`), not from the change, so
+    a row backing off after a 503 does not make a working relay look stuck; rows of sites that
+    are paused, need attention or have uninstalled are not due either. Four small queries; only
+    the counts read the whole table (`failed` has no index).
+    """
+    now = now or timezone.now()
+    rows = SyncState.objects.aggregate(
+        backlog=Count("pk", filter=Q(pending=True)),
+        failed=Count("pk", filter=~Q(error="")),
+    )
+    # The few relayable sites first, so the oldest due row is read from `sync_due_idx` in order.
+    relayable = list(
+        Installation.objects.filter(state=Installation.State.INSTALLED, enabled=True)
+        .exclude(sync_status__needs_attention=True)
+        .exclude(sync_status__paused_until__gt=now)
+        .order_by()
+        .values_list("pk", flat=True)
+    )
+    oldest_due = (
+        SyncState.objects.due(now)
+        .filter(installation_id__in=relayable)
+        .order_by("pending", "next_attempt_at")  # the index's order, also for SQLite
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    sites = SiteSyncStatus.objects.filter(
+        installation__state=Installation.State.INSTALLED, installation__enabled=True
+    ).aggregate(
+        needing_attention=Count("pk", filter=Q(needs_attention=True)),
+        paused=Count("pk", filter=Q(paused_until__gt=now)),
+    )
+    return {
+        "backlog": rows["backlog"],
+        "oldest_pending_age_seconds": (
+            round(max(0.0, (now - oldest_due).total_seconds()), 1) if oldest_due else None
+        ),
+        "failed": rows["failed"],
+        "sites_needing_attention": sites["needing_attention"],
+        "sites_paused": sites["paused"],
+    }

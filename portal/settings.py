@@ -4,10 +4,13 @@ from pathlib import Path
 
 import environ
 
+from portal.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -20,6 +23,8 @@ if not SECRET_KEY:
     )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Take the host from X-Forwarded-Host: only behind a proxy that sets it (docs/deploy.md).
+USE_X_FORWARDED_HOST = env.bool("USE_X_FORWARDED_HOST", default=False)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -36,7 +41,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz answers first: before host validation and the HTTPS redirect (portal/health.py).
+    "portal.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -85,7 +93,20 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "var" / "static")
+# Where collectstatic puts the files gunicorn serves through whitenoise (relative to the project).
+STATIC_ROOT = BASE_DIR / env.str("STATIC_ROOT", default="var/static")
+# Serve collected files under content-hashed, compressed names (cached for a year). Needs
+# `collectstatic` first, so it is off with DEBUG (runserver serves the apps' files directly) and
+# in the test suite.
+STATIC_FILES_MANIFEST = env.bool("STATIC_FILES_MANIFEST", default=not DEBUG)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_FILES_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
 
 # Security: production runs behind HTTPS (see docs/deploy.md).
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
@@ -148,16 +169,14 @@ FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 # `manage.py forge_manifest` (docs/install.md); empty until the app is registered.
 FORGE_APP_ID = env.str("FORGE_APP_ID", default="")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# --- Logging (portal/logs.py): `text` lines, or `json` objects for a log pipeline; tokens redacted.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = logging_config(LOG_FORMAT, LOG_LEVEL)
+
+# --- /healthz (portal/health.py) ------------------------------------------------------------
+# "degraded" once the oldest due change has waited this long for a worker (none is relaying).
+HEALTHZ_MAX_BACKLOG_AGE_SECONDS = env.float("HEALTHZ_MAX_BACKLOG_AGE_SECONDS", default=300.0)
 
 # --- Sync to Jira (see docs/sync.md) ----------------------------------------------------------
 # Seconds a worker holds claimed rows; a killed worker's rows are retaken after this.
