@@ -43,8 +43,8 @@ serve: install
 	@mkdir -p var
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py collectstatic --no-input --verbosity 0
-	@trap 'kill 0' INT TERM EXIT; \
-	$(PY) manage.py jira_sync & \
+	@$(PY) manage.py jira_sync & worker=$$!; \
+	trap 'trap - INT TERM EXIT; kill $$worker 2>/dev/null' INT TERM EXIT; \
 	$(VENV)/bin/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) portal.wsgi
 
 test: install
