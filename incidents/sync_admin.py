@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import model_ngettext
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -37,8 +38,8 @@ CHANGELIST_OF_KIND = {
 CONFIRMATION_NAMES_SHOWN = 100
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
+def _plural(count: int, noun: str, plural: str = "") -> str:
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
 
 
 def _back_to_change_page(request: HttpRequest, model_admin, queryset):
@@ -182,7 +183,7 @@ class EntitySyncAdmin(admin.ModelAdmin):
         shown = queryset.prefetch_related(None).order_by("external_id")[:CONFIRMATION_NAMES_SHOWN]
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Delete {len(entities)} {opts.verbose_name_plural} from Jira?",
+            "title": f"Delete {len(entities)} {model_ngettext(opts, len(entities))} from Jira?",
             "subtitle": None,
             "opts": opts,
             "media": self.media,
@@ -338,7 +339,7 @@ class SiteSyncAdmin(admin.ModelAdmin):
         return format_html(
             '<a href="{}">{}</a> refused by Jira (not resent until they change).',
             _sync_state_list(obj, status="failed"),
-            _plural(figures.failed, "entity"),
+            _plural(figures.failed, "entity", "entities"),
         )
 
     @admin.display(description="deleted from Jira by staff")
@@ -349,7 +350,7 @@ class SiteSyncAdmin(admin.ModelAdmin):
         return format_html(
             '<a href="{}">{}</a>',
             _sync_state_list(obj, status="withheld"),
-            _plural(count, "entity"),
+            _plural(count, "entity", "entities"),
         )
 
     @admin.display(description="last successful send")

@@ -218,7 +218,7 @@ ACTIONS = ("send_to_jira_now", "resend_everything_to_jira", "delete_from_jira")
 def test_ops_staff_see_the_action_buttons_and_viewers_do_not(
     ops_client, client, django_user_model, linked
 ):
-    incident, site = linked
+    incident, _ = linked
     url = reverse("admin:incidents_incident_change", args=[incident.pk])
     html = ops_client.get(url).content.decode()
     assert all(f'value="{action}"' in html for action in ACTIONS)

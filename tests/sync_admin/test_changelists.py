@@ -23,9 +23,7 @@ def shown(client, url: str, query: str = "") -> dict[str, str]:
     assert response.status_code == 200
     cl = response.context["cl"]
     admin = cl.model_admin
-    return {
-        obj.external_id: " ".join(str(admin.jira_sync(obj)).split()) for obj in cl.result_list
-    }
+    return {obj.external_id: " ".join(str(admin.jira_sync(obj)).split()) for obj in cl.result_list}
 
 
 @pytest.fixture
