@@ -101,6 +101,17 @@ def test_a_port_out_of_range_is_refused(tmp_path, option):
         demo(tmp_path, **ports)
 
 
+def test_a_setting_the_portal_refuses_stops_the_demo_with_the_reason(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONNECT_APP_KEY", "not a valid key!")
+    port, jirasim_port = free_port(), free_port()
+    with pytest.raises(CommandError) as failed:
+        demo(tmp_path, port, jirasim_port)
+    assert "The demo failed: `manage.py migrate --no-input` failed" in str(failed.value)
+    assert "CONNECT_APP_KEY" in str(failed.value)
+    assert not port_in_use("127.0.0.1", jirasim_port)
+    DemoLock(tmp_path / "demo.lock").acquire("test: the failed demo let go of its lock")
+
+
 def admin_login(output: str) -> tuple[str, str]:
     found = re.search(r"\(user (\S+), password (\S+)\)", output)
     assert found, output

@@ -41,16 +41,18 @@ class Command(BaseCommand):
             help="seconds between the worker's looks for changes (%(default)s)",
         )
 
-    def handle(self, *args, port: int, jirasim_port: int, data_dir: str, poll_interval: float,
-               **options) -> None:  # fmt: skip
+    def handle(self, *args, **options) -> None:
+        port, jirasim_port = options["port"], options["jirasim_port"]
         for value, flag in ((port, "--port"), (jirasim_port, "--jirasim-port")):
             if not 1 <= value <= 65535:
                 raise CommandError(f"{flag} {value} is not a TCP port (1-65535).")
+        if options["poll_interval"] <= 0:
+            raise CommandError("--poll-interval must be more than 0 seconds.")
         config = DemoConfig(
-            data_dir=Path(data_dir).resolve(),
+            data_dir=Path(options["data_dir"]).resolve(),
             port=port,
             jirasim_port=jirasim_port,
-            poll_interval=poll_interval,
+            poll_interval=options["poll_interval"],
         )
         demo = Demo(config, write=self._write)
         try:
@@ -66,6 +68,8 @@ class Command(BaseCommand):
         except DemoFailed as exc:
             raise CommandError(f"The demo failed: {exc}") from exc
         finally:
+            for signum in previous:  # a second Ctrl-C must not cut the clean-up short
+                signal.signal(signum, signal.SIG_IGN)
             demo.stop()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
