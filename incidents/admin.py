@@ -1,7 +1,8 @@
 """The ops staff's admin: workspaces, containers, incidents, reviews, and the sites they go to.
 
 Every changelist runs a constant number of queries whatever the row count: foreign keys via
-`list_select_related`, many-to-many columns via one prefetch, counts via annotations.
+`list_select_related`, many-to-many columns via one prefetch, counts via annotations, the Jira
+sync column via a subquery (`incidents.sync_admin`).
 External ids, workspaces and raise times are fixed once created: Jira stores entities by id,
 so changing one would orphan what Jira already has.
 """
@@ -135,11 +136,11 @@ class IncidentAdmin(SequencedAdmin):
         "summary",
         "severity_badge",
         "status_badge",
+        "jira_sync",
         "workspace",
         "affected",
         "created_date",
         "last_updated",
-        "jira_sync",
     )
     list_filter = ("status", "severity", "workspace", AffectedContainerFilter, JiraSyncFilter)
     autocomplete_fields = ("workspace", "affected_containers")
@@ -196,11 +197,11 @@ class PostIncidentReviewAdmin(SequencedAdmin):
         "external_id",
         "summary",
         "status_badge",
+        "jira_sync",
         "workspace",
         "reviewed",
         "created_date",
         "last_updated",
-        "jira_sync",
     )
     list_filter = ("status", "workspace", JiraSyncFilter)
     autocomplete_fields = ("workspace", "incidents")

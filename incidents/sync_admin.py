@@ -238,13 +238,11 @@ class SiteSyncAdmin(admin.ModelAdmin):
         return sync_report.with_site_figures(super().get_queryset(request))
 
     def get_list_display(self, request):
-        return (
-            *super().get_list_display(request),
-            "sync_relay_badge",
-            "backlog",
-            "failed",
-            "last_sync_error",
-        )
+        """The sync columns right after the site's name, where a glance finds them."""
+        columns = list(super().get_list_display(request))
+        at = columns.index("site") + 1 if "site" in columns else len(columns)
+        columns[at:at] = ["sync_relay_badge", "backlog", "failed", "last_sync_error"]
+        return tuple(columns)
 
     def get_fieldsets(self, request, obj=None):
         return [
@@ -440,7 +438,7 @@ class SyncStateAdmin(admin.ModelAdmin):
     list_display = (
         "entity",
         "kind",
-        "installation",
+        "site",
         "status_badge",
         "synced_at",
         "sent_sequence_number",
@@ -469,6 +467,10 @@ class SyncStateAdmin(admin.ModelAdmin):
     def entity(self, obj):
         url = reverse(CHANGELIST_OF_KIND[obj.kind]) + "?" + urlencode({"q": obj.external_id})
         return format_html('<a href="{}">{}</a>', url, obj.external_id)
+
+    @admin.display(description="Jira site", ordering="installation__base_url")
+    def site(self, obj):
+        return str(obj.installation)
 
     @admin.display(description="status")
     def status_badge(self, obj):

@@ -147,8 +147,8 @@ def describe(
         return (
             FAILED,
             "Failed",
-            f"Jira refused it: {state.error} It is not sent again until it changes: correct "
-            "it and save, or use “Send to Jira now” to retry as it is.",
+            f"Jira's message: {state.error.rstrip('.')}. It is not sent again until it "
+            "changes: correct it and save, or use “Send to Jira now” to retry as it is.",
         )
     if state.pending:
         hold = _site_hold(installation, site_status_of(installation), now)

@@ -152,12 +152,12 @@ PAGES = [
     (INCIDENTS, "?jira_sync=in"),
     (INCIDENTS, "?jira_sync=deleted"),
     (INCIDENTS, "?jira_sync=none"),
-    (INCIDENTS, "?o=-9"),  # sorted by the sync column
+    (INCIDENTS, "?o=-5"),  # sorted by the sync column
     (REVIEWS, ""),
     (REVIEWS, "?jira_sync=out&q=Review"),
     (REVIEWS, "?jira_sync=in"),
     (SITES, ""),
-    (SITES, "?o=-8"),  # sorted by backlog
+    (SITES, "?o=-3"),  # sorted by backlog
     (reverse("admin:incidents_syncstate_changelist"), ""),
     (reverse("admin:incidents_syncstate_changelist"), "?status=failed&kind__exact=incident"),
     (reverse("admin:incidents_syncstate_changelist"), "?status=retrying&q=inc-1"),
