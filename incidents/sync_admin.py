@@ -177,7 +177,7 @@ class EntitySyncAdmin(admin.ModelAdmin):
         opts = self.model._meta
         site_counts = sync_actions.sites_for(self.sync_kind, entities)
         sites = [
-            (site, site_counts[site.pk])
+            (site, f"{site_counts[site.pk]} {model_ngettext(opts, site_counts[site.pk])}")
             for site in Installation.objects.filter(pk__in=site_counts).order_by("base_url")
         ]
         shown = queryset.prefetch_related(None).order_by("external_id")[:CONFIRMATION_NAMES_SHOWN]

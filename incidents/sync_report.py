@@ -47,6 +47,8 @@ def moment(value: datetime | None, now: datetime | None = None) -> str:
         return "never"
     now = now or timezone.now()
     stamp = date_format(timezone.localtime(value), "Y-m-d H:i:s T")
+    if abs((value - now).total_seconds()) < 60:
+        return f"{stamp} ({'in under a minute' if value > now else 'under a minute ago'})"
     if value > now:
         return f"{stamp} (in {timeuntil(value, now)})"
     return f"{stamp} ({timesince(value, now)} ago)"
@@ -156,11 +158,13 @@ def describe(
             return hold
         what = "A delete from this site" if state.withheld or not linked else "The latest version"
         if state.last_attempt_error:
+            due = state.next_attempt_at
+            when = f"at {moment(due, now)}" if due > now else "due now"
             return (
                 RETRYING,
                 "Waiting to retry",
-                f"{what} is queued; next attempt {moment(state.next_attempt_at, now)}, "
-                f"attempt {state.attempts + 1}. Last error: {state.last_attempt_error}",
+                f"{what} is queued; attempt {state.attempts + 1} {when}. "
+                f"Last error: {state.last_attempt_error}",
             )
         if state.claimed_until and state.claimed_until > now:
             return PENDING, "Pending", f"{what} is being sent now."
