@@ -60,17 +60,17 @@ class JiraSyncFilter(admin.SimpleListFilter):
     title = "Jira sync"
     parameter_name = "jira_sync"
 
+    def __init__(self, request, params, model, model_admin):
+        self.kind = model_admin.sync_kind
+        super().__init__(request, params, model, model_admin)
+
     def lookups(self, request, model_admin):
         return [(value, label) for value, (label, _) in sync_report.SYNC_FILTERS.items()]
 
     def queryset(self, request, queryset):
         if not self.value():
             return queryset
-        return sync_report.filter_by_sync(queryset, self.model_admin_kind, self.value())
-
-    def __init__(self, request, params, model, model_admin):
-        self.model_admin_kind = model_admin.sync_kind
-        super().__init__(request, params, model, model_admin)
+        return sync_report.filter_by_sync(queryset, self.kind, self.value())
 
 
 class EntitySyncAdmin(admin.ModelAdmin):
@@ -175,12 +175,18 @@ class EntitySyncAdmin(admin.ModelAdmin):
 
     def _delete_confirmation(self, request, queryset, entities):
         opts = self.model._meta
+        select_across = request.POST.get("select_across") == "1"
         site_counts = sync_actions.sites_for(self.sync_kind, entities)
         sites = [
             (site, f"{site_counts[site.pk]} {model_ngettext(opts, site_counts[site.pk])}")
             for site in Installation.objects.filter(pk__in=site_counts).order_by("base_url")
         ]
         shown = queryset.prefetch_related(None).order_by("external_id")[:CONFIRMATION_NAMES_SHOWN]
+        # "Select all N" goes back as such (the list's filters are in the URL), not as N ids,
+        # which could exceed DATA_UPLOAD_MAX_NUMBER_FIELDS; the admin still wants one id.
+        pks = queryset.values_list("pk", flat=True)
+        if select_across:
+            pks = pks[:1]
         context = {
             **self.admin_site.each_context(request),
             "title": f"Delete {len(entities)} {model_ngettext(opts, len(entities))} from Jira?",
@@ -190,7 +196,8 @@ class EntitySyncAdmin(admin.ModelAdmin):
             "noun_plural": opts.verbose_name_plural,
             "entities": shown,
             "more": max(0, len(entities) - CONFIRMATION_NAMES_SHOWN),
-            "pks": queryset.values_list("pk", flat=True),
+            "select_across": select_across,
+            "pks": pks,
             "sites": sites,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "from_change_page": FROM_CHANGE_PAGE if request.POST.get(FROM_CHANGE_PAGE) else "",

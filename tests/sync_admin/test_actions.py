@@ -208,6 +208,28 @@ def test_the_confirmation_lists_at_most_100_and_counts_the_rest(admin_client):
     assert html.count('name="_selected_action"') == 103
 
 
+def test_delete_from_jira_of_all_filtered_rows_posts_back_the_filter_not_the_ids(
+    admin_client, settings
+):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 20
+    site = make_installation()
+    incidents = [make_incident() for _ in range(30)]
+    for incident in incidents:
+        incident.workspace.link_site(site)
+    untouched = make_incident()  # goes to no site: filtered out below
+    url = INCIDENTS + "?jira_sync=pending"
+    first = {"action": "delete_from_jira", "_selected_action": [str(incidents[0].pk)]}
+    response = admin_client.post(url, {**first, "select_across": "1", "index": "0"})
+    html = response.content.decode()
+    assert "Delete 30 incidents from Jira?" in html
+    assert html.count('name="_selected_action"') == 1
+    assert 'name="select_across" value="1"' in html
+    response = admin_client.post(url, {**first, "select_across": "1", "post": "yes"})
+    assert response.status_code == 302
+    assert SyncState.objects.filter(kind="incident", withheld=True).count() == 30
+    assert not SyncState.objects.filter(external_id=untouched.external_id).exists()
+
+
 # --- From an incident's own page ------------------------------------------------------------------
 
 
