@@ -278,3 +278,16 @@ def test_a_viewer_is_not_offered_the_actions_and_cannot_post_them(
     run_action(client, INCIDENTS, "send_to_jira_now", [incident])
     state = row(incident, a)
     assert state.error and not state.pending and not state.withheld
+
+
+def test_deleting_incidents_in_the_portal_still_queues_their_delete(admin_client, two_sites):
+    """The sync column's annotation must not get in the way of the admin's own delete."""
+    incident = make_incident()
+    for site in two_sites:
+        incident.workspace.link_site(site)
+        synced(incident, site)
+    response = confirm_action(admin_client, INCIDENTS, "delete_selected", [incident])
+    assert response.status_code == 302
+    assert not type(incident).objects.filter(pk=incident.pk).exists()
+    rows = SyncState.objects.filter(kind="incident", external_id=incident.external_id)
+    assert rows.count() == 2 and all(r.pending and not r.withheld for r in rows)
