@@ -11,8 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Case, Count, Exists, IntegerField, Min, OuterRef, Q, Subquery, Value
-from django.db.models import When as W
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.timesince import timesince, timeuntil
@@ -276,8 +287,6 @@ def _count(rows) -> Subquery:
 
 def with_site_figures(queryset):
     """Annotate sites with their backlog and failed counts (one query for the whole list)."""
-    from django.db.models.functions import Coalesce
-
     mine = SyncState.objects.filter(installation_id=OuterRef("pk"))
     return queryset.annotate(
         sync_backlog=Coalesce(_count(mine.filter(pending=True, error="")), Value(0)),
@@ -299,10 +308,10 @@ def _rows_of(kind: str):
 def with_sync_rank(queryset, kind: str):
     """Annotate `sync_rank`: the worst state over the entity's sites, None if it has no row."""
     rank = Case(
-        W(~Q(error=""), then=Value(RANKS[FAILED])),
-        W(Q(pending=True) & ~Q(last_attempt_error=""), then=Value(RANKS[RETRYING])),
-        W(pending=True, then=Value(RANKS[PENDING])),
-        W(withheld=True, then=Value(RANKS[DELETED])),
+        When(~Q(error=""), then=Value(RANKS[FAILED])),
+        When(Q(pending=True) & ~Q(last_attempt_error=""), then=Value(RANKS[RETRYING])),
+        When(pending=True, then=Value(RANKS[PENDING])),
+        When(withheld=True, then=Value(RANKS[DELETED])),
         default=Value(RANKS[SYNCED]),
         output_field=IntegerField(),
     )
