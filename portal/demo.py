@@ -23,12 +23,11 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
-
-import requests
 
 from incidents.demo import INCIDENTS, REVIEWS
 from jirasim.server import SimulatorHTTPServer, make_server, start_in_thread
@@ -294,9 +293,13 @@ class Demo:
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             self._check_alive()
-            with contextlib.suppress(requests.RequestException):
-                response = requests.get(descriptor_url, timeout=2)
-                if response.status_code == 200:
+            # urllib, not requests: connect.client is the only module that imports requests.
+            # OSError: not listening yet, or an error page. S310: our own http URL.
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(descriptor_url, timeout=2) as response,  # noqa: S310
+            ):
+                if response.status == 200:
                     return
             time.sleep(0.2)
         raise DemoFailed(f"the portal did not answer within {STARTUP_TIMEOUT_SECONDS:g} s")
