@@ -79,17 +79,25 @@ def start_gunicorn(env: dict[str, str], log_path: Path) -> Server:
             stderr=subprocess.STDOUT,
         )
     server = Server(f"http://127.0.0.1:{port}", process, log_path)
+    try:
+        wait_until_answering(server)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def wait_until_answering(server: Server) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"gunicorn exited:\n{log_path.read_text()}")
+        if server.process.poll() is not None:
+            raise AssertionError(f"gunicorn exited:\n{server.log_path.read_text()}")
         try:
             requests.get(server.url + "/healthz", timeout=10)
-            return server
+            return
         except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.2)
-    server.stop()
-    raise AssertionError(f"gunicorn did not answer:\n{log_path.read_text()}")
+    raise AssertionError(f"gunicorn did not answer:\n{server.log_path.read_text()}")
 
 
 @pytest.fixture(scope="module")
