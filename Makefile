@@ -27,8 +27,8 @@ run: install .env
 	@mkdir -p var
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py ensure_admin
-	@trap 'kill 0' INT TERM EXIT; \
-	$(PY) manage.py jira_sync & \
+	@$(PY) manage.py jira_sync & worker=$$!; \
+	trap 'trap - INT TERM EXIT; kill $$worker 2>/dev/null' INT TERM EXIT; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 # jirasim, the portal and a worker on their own database (var/demo/), with demo data; Ctrl-C stops all.
