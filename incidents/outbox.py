@@ -107,8 +107,8 @@ class SyncState(models.Model):
             return "failed"
         if self.pending:
             return "pending"
-        if not self.present_in_jira:
-            return "deleted"
+        if not self.present_in_jira or self.verify_at is not None:
+            return "deleted"  # or a tombstone: a delete went, its check is still to come
         return "synced"
 
 

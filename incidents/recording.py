@@ -75,7 +75,8 @@ def record_workspace_linked(link: WorkspaceLink) -> None:
 def record_workspace_unlinked(link: WorkspaceLink) -> None:
     """An unlink: the workspace's data goes from that site by one delete-by-property, so its
     entities' rows become tombstones, checked once later like any delete (a send in flight
-    sees the new token and leaves them alone)."""
+    sees the new token and leaves them alone). They keep `present_in_jira`: until that delete
+    is sent (and a relink may cancel it), Jira may still hold them."""
     site = link.installation_id
     mark_changed(Kind.WORKSPACE, {link.workspace.external_id: [site]}, present_in_jira=True)
     verify_at = timezone.now() + timedelta(seconds=settings.SYNC_VERIFY_DELETE_SECONDS)
@@ -85,7 +86,6 @@ def record_workspace_unlinked(link: WorkspaceLink) -> None:
         )
         SyncState.objects.filter(installation_id=site, kind=kind, external_id__in=ids).update(
             pending=False,
-            present_in_jira=False,
             change_token=new_token(),
             verify_at=verify_at,
             error="",

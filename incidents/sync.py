@@ -107,6 +107,7 @@ class Claimed:
     attempts: int
     present_in_jira: bool
     withheld: bool = False
+    ever_sent: bool = False
 
 
 def claim(
@@ -128,7 +129,13 @@ def claim(
             .order_by("changed_at", "id")
             .select_for_update(skip_locked=True)
             .values_list(
-                "id", "external_id", "change_token", "attempts", "present_in_jira", "withheld"
+                "id",
+                "external_id",
+                "change_token",
+                "attempts",
+                "present_in_jira",
+                "withheld",
+                "synced_at",
             )[:limit]
         )
         if rows:
@@ -136,7 +143,7 @@ def claim(
                 claimed_until=now + timedelta(seconds=config.lease_seconds),
                 claimed_by=worker_id[:64],
             )
-    return [Claimed(r[0], installation_id, kind, *r[1:]) for r in rows]
+    return [Claimed(r[0], installation_id, kind, *r[1:6], r[6] is not None) for r in rows]
 
 
 # --- Outcomes --------------------------------------------------------------------------------
@@ -436,7 +443,9 @@ class SiteSender:
         ]
 
     def _delete(self, kind: str, row: Claimed) -> Outcome:
-        if row.present_in_jira:
+        """Delete by id, unless Jira never got the entity. Anything ever sent may be there
+        again (a late submit after a delete, an unlink undone before it went), so it goes."""
+        if row.present_in_jira or row.ever_sent:
             client = self.client
             delete = client.delete_incident if kind == Kind.INCIDENT else client.delete_review
             with contextlib.suppress(JiraNotFound):

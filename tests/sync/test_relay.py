@@ -8,6 +8,7 @@ from django.utils import timezone
 from connect.client import JiraClient
 from incidents.models import Incident
 from incidents.outbox import SiteSyncStatus, SyncState
+from incidents.sync import SiteSender, claim
 from tests.incidents.factories import make_container, make_incident, make_review, make_workspace
 from tests.sync.conftest import drain, fast_config, install_into, jira_view, portal_view
 
@@ -108,6 +109,49 @@ def test_an_incident_deleted_before_it_was_ever_sent_costs_no_request(sim, site,
     incident.delete()
     drain()
     assert not requests_to(sim, "DELETE", "/incidents/")
+
+
+def test_a_delete_after_an_unlink_undone_before_it_was_sent_still_reaches_jira(
+    sim, site, workspace, settings
+):
+    settings.SYNC_VERIFY_DELETE_SECONDS = 3600
+    incident = make_incident(workspace)
+    drain()
+    workspace.unlink_site(site)
+    workspace.link_site(site)  # before the worker sent the unlink: no delete-by-property
+    incident.delete()
+    drain(fast_config(verify_delete_seconds=3600))
+    assert sim.incidents() == {}
+
+
+def test_a_change_after_a_delete_still_deletes_what_a_late_submit_brought_back(
+    sim, site, workspace
+):
+    incident = make_incident(workspace)
+    drain()
+    stale = sim.incidents()[incident.external_id]
+    Incident.objects.filter(pk=incident.pk).update(workspace=make_workspace())  # not linked
+    drain(fast_config(verify_delete_seconds=3600))
+    assert sim.incidents() == {}
+    Incident.objects.filter(pk=incident.pk).update(status="resolved")  # before the check
+    JiraClient(site).submit_entities(incidents=[stale])  # a delayed duplicate lands late
+    drain(fast_config(verify_delete_seconds=3600))
+    assert sim.incidents() == {}
+
+
+def test_an_unlink_remembers_what_a_dead_worker_may_have_sent(sim, site, workspace):
+    incident = make_incident(workspace)  # never recorded as sent: the worker dies
+    rows = claim(site.pk, "incident", 10, "dead", fast_config())
+    for _ in SiteSender(site, JiraClient(site, max_attempts=1)).entities("incident", rows):
+        pass
+    stale = sim.incidents()[incident.external_id]
+    workspace.unlink_site(site)
+    drain(fast_config(verify_delete_seconds=3600))
+    Incident.objects.filter(pk=incident.pk).update(status="resolved")  # before the check
+    JiraClient(site).submit_entities(incidents=[stale])  # the dead worker's request, late
+    SyncState.objects.update(claimed_until=None)
+    drain(fast_config(verify_delete_seconds=3600))
+    assert sim.incidents() == {}
 
 
 def test_unlinking_removes_the_workspace_and_its_data_from_jira(sim, site, workspace):
