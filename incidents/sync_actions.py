@@ -70,6 +70,7 @@ def _in_sync(kind: str, external_ids: list[str]) -> set[tuple[str, int]]:
             error="",
             present_in_jira=True,
             withheld=False,
+            verify_at__isnull=True,
         ).values_list("external_id", "installation_id")
     )
 

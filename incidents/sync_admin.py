@@ -420,11 +420,17 @@ class SyncStatusFilter(admin.SimpleListFilter):
     title = "status"
     parameter_name = "status"
     CONDITIONS = {
-        "synced": ("Synced", Q(pending=False, error="", present_in_jira=True)),
+        "synced": (
+            "Synced",
+            Q(pending=False, error="", present_in_jira=True, verify_at__isnull=True),
+        ),
         "pending": ("Pending", Q(pending=True, error="", last_attempt_error="")),
         "retrying": ("Waiting to retry", Q(pending=True, error="") & ~Q(last_attempt_error="")),
         "failed": ("Failed", ~Q(error="")),
-        "deleted": ("Deleted", Q(pending=False, error="", present_in_jira=False)),
+        "deleted": (
+            "Deleted",
+            Q(pending=False, error="") & (Q(present_in_jira=False) | Q(verify_at__isnull=False)),
+        ),
         "withheld": ("Deleted from Jira by staff", Q(pending=False, withheld=True)),
     }
 

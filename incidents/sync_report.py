@@ -192,7 +192,7 @@ def describe(
             f"Staff deleted it from this site at {moment(state.synced_at, now)}; it stays in "
             "the portal. Its next change, or “Send to Jira now”, sends it again.",
         )
-    if not state.present_in_jira:
+    if not state.present_in_jira or state.verify_at is not None:
         reason = "its workspace is no longer linked to this site" if not linked else "deleted"
         return DELETED, "Deleted", f"Not in Jira: {reason}."
     return SYNCED, "Synced", f"Jira holds the latest version since {moment(state.synced_at, now)}."

@@ -243,3 +243,14 @@ def test_the_page_costs_the_same_for_one_site_as_for_ten(admin_client):
     with CaptureQueriesContext(connection) as ten:
         admin_client.get(url)
     assert len(ten) == len(one)
+
+
+def test_a_site_whose_link_was_removed_says_deleted_not_synced(admin_client):
+    site = make_installation(base_url="https://former.atlassian.net")
+    incident = make_incident()
+    incident.workspace.link_site(site)
+    synced(incident, site)
+    incident.workspace.unlink_site(site)  # the row becomes a tombstone, checked later
+    text = status_text(admin_client, incident, site)
+    assert text.startswith("Deleted")
+    assert "no longer linked" in text
