@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import model_ngettext
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -84,7 +84,8 @@ class EntitySyncAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return sync_report.with_sync_rank(super().get_queryset(request), self.sync_kind)
 
-    @admin.display(description="Jira sync", ordering="sync_rank")
+    # Never sent (no row, a NULL rank) sorts below Synced on every database.
+    @admin.display(description="Jira sync", ordering=F("sync_rank").asc(nulls_first=True))
     def jira_sync(self, obj):
         rank = getattr(obj, "sync_rank", None)
         if rank is None:

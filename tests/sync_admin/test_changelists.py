@@ -86,8 +86,12 @@ def test_the_filter_is_offered_with_not_in_sync_first(admin_client, incidents):
 def test_sorting_by_the_sync_column_puts_the_worst_first(admin_client, incidents):
     response = admin_client.get(INCIDENTS)
     column = list(response.context["cl"].list_display).index("jira_sync")
-    first = next(iter(shown(admin_client, INCIDENTS, f"?o=-{column}")))
-    assert first in {"INC-failed", "INC-mixed"}
+    worst_first = list(shown(admin_client, INCIDENTS, f"?o=-{column}"))
+    assert set(worst_first[:2]) == {"INC-failed", "INC-mixed"}
+    assert worst_first[-1] == "INC-nowhere"
+    best_first = list(shown(admin_client, INCIDENTS, f"?o={column}"))
+    assert best_first[0] == "INC-nowhere"
+    assert set(best_first[-2:]) == {"INC-failed", "INC-mixed"}
 
 
 def test_reviews_have_the_column_and_the_filter(admin_client):
