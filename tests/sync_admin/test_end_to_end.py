@@ -129,7 +129,7 @@ def test_resend_everything_restores_what_jira_lost(sim, site, workspace, ops_cli
 def test_resume_sending_after_fixing_the_credentials(sim, site, workspace, ops_client):
     secret = site.shared_secret
     incident = make_incident(workspace)
-    site.set_shared_secret("a-secret-jira-does-not-know")
+    site.set_shared_secret("a-secret-jira-has-never-heard-of-at-all")
     site.save()
     drain()
     assert SiteSyncStatus.objects.get(installation=site).needs_attention
