@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import model_ngettext
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -211,6 +212,15 @@ class EntitySyncAdmin(admin.ModelAdmin):
 
 # --- Jira sites: backlog, errors, "Resume sending" ----------------------------------------------
 
+
+class SiteChangeList(ChangeList):
+    """The site list, with each shown site's backlog and failed count (one more query)."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        sync_report.attach_site_figures(list(self.result_list))
+
+
 SITE_SYNC_FIELDS = (
     "sync_relay_state",
     "sync_backlog",
@@ -242,8 +252,8 @@ class SiteSyncAdmin(admin.ModelAdmin):
     change_form_template = "admin/incidents/installation_change_form.html"
     list_select_related = ("sync_status",)
 
-    def get_queryset(self, request):
-        return sync_report.with_site_figures(super().get_queryset(request))
+    def get_changelist(self, request, **kwargs):
+        return SiteChangeList
 
     def get_list_display(self, request):
         """The sync columns right after the site's name, where a glance finds them."""
@@ -291,11 +301,11 @@ class SiteSyncAdmin(admin.ModelAdmin):
     def sync_relay_badge(self, obj):
         return badge(*sync_report.site_health(obj))
 
-    @admin.display(description="backlog", ordering="sync_backlog")
+    @admin.display(description="backlog")
     def backlog(self, obj):
         return obj.sync_backlog
 
-    @admin.display(description="failed", ordering="sync_failed")
+    @admin.display(description="failed")
     def failed(self, obj):
         return obj.sync_failed
 

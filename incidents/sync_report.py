@@ -23,7 +23,6 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.timesince import timesince, timeuntil
@@ -278,20 +277,25 @@ def site_health(installation: Installation, now: datetime | None = None) -> tupl
     return "Sending", COLOURS[SYNCED]
 
 
-def _count(rows) -> Subquery:
-    return Subquery(
-        rows.order_by().values("installation_id").annotate(total=Count("pk")).values("total"),
-        output_field=IntegerField(),
-    )
-
-
-def with_site_figures(queryset):
-    """Annotate sites with their backlog and failed counts (one query for the whole list)."""
-    mine = SyncState.objects.filter(installation_id=OuterRef("pk"))
-    return queryset.annotate(
-        sync_backlog=Coalesce(_count(mine.filter(pending=True, error="")), Value(0)),
-        sync_failed=Coalesce(_count(mine.exclude(error="")), Value(0)),
-    )
+def attach_site_figures(sites: list[Installation]) -> None:
+    """Set `sync_backlog` and `sync_failed` on each of these sites, in one query: a list page
+    counts its own rows only, not every site's (as an annotation inside the page's COUNT and
+    date bounds would)."""
+    not_refused = Q(error="")
+    counts = {
+        row["installation_id"]: row
+        for row in SyncState.objects.filter(installation_id__in=[site.pk for site in sites])
+        .order_by()
+        .values("installation_id")
+        .annotate(
+            backlog=Count("pk", filter=Q(pending=True) & not_refused),
+            failed=Count("pk", filter=~not_refused),
+        )
+    }
+    for site in sites:
+        row = counts.get(site.pk, {})
+        site.sync_backlog = row.get("backlog", 0)
+        site.sync_failed = row.get("failed", 0)
 
 
 # --- Changelists -------------------------------------------------------------------------------

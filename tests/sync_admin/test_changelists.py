@@ -161,7 +161,7 @@ PAGES = [
     (REVIEWS, "?jira_sync=out&q=Review"),
     (REVIEWS, "?jira_sync=in"),
     (SITES, ""),
-    (SITES, "?o=-3"),  # sorted by backlog
+    (SITES, "?state__exact=installed&q=atlassian"),
     (reverse("admin:incidents_syncstate_changelist"), ""),
     (reverse("admin:incidents_syncstate_changelist"), "?status=failed&kind__exact=incident"),
     (reverse("admin:incidents_syncstate_changelist"), "?status=retrying&q=inc-1"),
