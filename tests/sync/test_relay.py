@@ -216,7 +216,7 @@ def test_an_unreachable_jira_keeps_changes_pending_with_a_retry_time(sim, site, 
 
 def test_a_site_refusing_our_credentials_needs_attention_and_is_left_alone(sim, site, workspace):
     make_incident(workspace)
-    site.set_shared_secret("not-the-secret-jira-issued")
+    site.set_shared_secret("not-the-secret-jira-issued-for-this-site-at-all")
     site.save()
     drain()
     status = SiteSyncStatus.objects.get(installation=site)
