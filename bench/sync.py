@@ -100,7 +100,7 @@ def naive(site, sample: int) -> tuple[float, int]:
     """One request per saved change, as a save hook calling Jira would do."""
     from connect.client import JiraClient
     from incidents.models import Incident
-    from incidents.payloads import incident_to_jira
+    from incidents.sync.payloads import incident_to_jira
 
     client = JiraClient(site, max_attempts=1)
     incidents = list(Incident.objects.for_jira().order_by("pk")[:sample])
@@ -132,7 +132,7 @@ def main() -> None:
         started = time.perf_counter()
         create_changes(args.n, site)
         recorded = time.perf_counter() - started
-        from incidents.outbox import SyncState
+        from incidents.models.outbox import SyncState
 
         pending = SyncState.objects.filter(pending=True, kind="incident").count()
         seconds, peak_kib = run_worker(database_url)

@@ -8,6 +8,7 @@ action URLs come from `reverse()` so the descriptor and the URL conf cannot drif
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,7 +16,6 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils.module_loading import import_string
 
 from . import encryption
 from .jwt import MAX_LEEWAY_SECONDS, relative_path
@@ -38,13 +38,19 @@ LIFECYCLE_URL_NAMES = {
     "enabled": "connect-enabled",
     "disabled": "connect-disabled",
 }
-#: Descriptor action → URL name in portal/urls.py.
-ACTION_URL_NAMES = {
-    "fetchWorkspaces": "operations-fetch-workspaces",
-    "searchContainers": "operations-search-containers",
-    "onEntityAssociated": "operations-entity-associated",
-    "onEntityDisassociated": "operations-entity-disassociated",
-}
+#: Callables returning `{action: object}` for `jiraOperationsInfoProvider.actions`, registered by
+#: the app that answers them (`register_actions`), so `connect` needs to know nothing about them.
+_ACTION_PROVIDERS: list[Callable[[], dict[str, Any]]] = []
+
+
+def register_actions(provider: Callable[[], dict[str, Any]]) -> None:
+    """Add the actions `provider()` returns to the descriptor (called from an app's `ready()`).
+
+    A provider is called each time the descriptor is built, so it may read settings and reverse
+    URLs then. Registering the same callable twice has no effect.
+    """
+    if provider not in _ACTION_PROVIDERS:
+        _ACTION_PROVIDERS.append(provider)
 
 
 def base_url() -> str:
@@ -95,21 +101,16 @@ def operations_module() -> dict[str, Any]:
         "homeUrl": base_url() + "/",
         "logoUrl": absolute_url(static("connect/logo.svg")),
         "documentationUrl": documentation_url(),
-        "actions": {
-            **{
-                action: {"templateUrl": absolute_url(reverse(name))}
-                for action, name in ACTION_URL_NAMES.items()
-            },
-            **extra_actions(),
-        },
+        "actions": registered_actions(),
     }
 
 
-def extra_actions() -> dict[str, Any]:
-    """Actions other apps add, from the callable named by CONNECT_EXTRA_ACTIONS_HOOK (a dotted
-    path returning `{action: object}`), so `connect` needs to know nothing about them."""
-    hook = getattr(settings, "CONNECT_EXTRA_ACTIONS_HOOK", "")
-    return dict(import_string(hook)()) if hook else {}
+def registered_actions() -> dict[str, Any]:
+    """Every registered provider's actions, in registration order."""
+    actions: dict[str, Any] = {}
+    for provider in _ACTION_PROVIDERS:
+        actions.update(provider())
+    return actions
 
 
 def documentation_url() -> str:

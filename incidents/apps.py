@@ -8,7 +8,8 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incidents"
 
     def ready(self) -> None:
-        from incidents import recording, signals
+        from incidents.provider.descriptor import register_actions
+        from incidents.sync import recording
 
-        signals.connect_receivers()
         recording.connect_receivers()
+        register_actions()

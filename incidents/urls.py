@@ -3,14 +3,14 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from incidents import review_page
+from incidents.provider import review_page
 
 urlpatterns = [
-    path("", include("incidents.action_urls")),
+    path("", include("incidents.provider.urls")),
     path("reviews/create", review_page.create_review, name="incidents-create-review"),
     path(
         "api/schema/",
-        SpectacularAPIView.as_view(urlconf="incidents.action_urls"),
+        SpectacularAPIView.as_view(urlconf="incidents.provider.urls"),
         name="api-schema",
     ),
 ]

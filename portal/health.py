@@ -23,7 +23,7 @@ from django.db import Error as DatabaseError
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 
-from incidents.outbox import backlog_summary
+from incidents.models.outbox import backlog_summary
 
 logger = logging.getLogger(__name__)
 

@@ -161,8 +161,6 @@ CONNECT_JWT_LEEWAY_SECONDS = env.int("CONNECT_JWT_LEEWAY_SECONDS", default=30)
 # Advertise the legacy createPostIncidentReview action (a link from Jira to /reviews/create);
 # off by default because the current descriptor schema does not list it (docs/actions.md).
 CONNECT_ADVERTISE_CREATE_REVIEW = env.bool("CONNECT_ADVERTISE_CREATE_REVIEW", default=False)
-# Extra descriptor actions (connect.descriptor.extra_actions); the incidents app adds the above.
-CONNECT_EXTRA_ACTIONS_HOOK = "incidents.descriptor_actions.extra_actions"
 # Key for encrypting shared secrets at rest; derived from SECRET_KEY when unset.
 FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 # The Forge app id `forge register` gives (ari:cloud:ecosystem::app/<uuid>), for

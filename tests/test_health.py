@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from connect.models import Installation
-from incidents.outbox import SiteSyncStatus, SyncState, backlog_summary
+from incidents.models.outbox import SiteSyncStatus, SyncState, backlog_summary
 from tests.incidents.factories import make_installation
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import incidents.fields
-import incidents.sequence
+import incidents.models.fields
+import incidents.models.sequence
 
 
 class Migration(migrations.Migration):
@@ -49,10 +49,10 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("name", models.CharField(max_length=255)),
-                ("url", incidents.fields.WebURLField(max_length=2000, verbose_name="URL")),
+                ("url", incidents.models.fields.WebURLField(max_length=2000, verbose_name="URL")),
                 (
                     "avatar_url",
-                    incidents.fields.WebURLField(
+                    incidents.models.fields.WebURLField(
                         blank=True, max_length=2000, verbose_name="avatar URL"
                     ),
                 ),
@@ -90,13 +90,13 @@ class Migration(migrations.Migration):
                 ("name", models.CharField(max_length=255)),
                 (
                     "url",
-                    incidents.fields.WebURLField(
+                    incidents.models.fields.WebURLField(
                         help_text="Where Jira links to.", max_length=2000, verbose_name="URL"
                     ),
                 ),
                 (
                     "avatar_url",
-                    incidents.fields.WebURLField(
+                    incidents.models.fields.WebURLField(
                         blank=True, max_length=2000, verbose_name="avatar URL"
                     ),
                 ),
@@ -119,7 +119,7 @@ class Migration(migrations.Migration):
                 (
                     "update_sequence_number",
                     models.BigIntegerField(
-                        default=incidents.sequence.now_epoch_millis,
+                        default=incidents.models.sequence.now_epoch_millis,
                         editable=False,
                         help_text="Jira keeps an update only if this number is higher than the last one it saw.",
                     ),
@@ -153,7 +153,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "url",
-                    incidents.fields.WebURLField(
+                    incidents.models.fields.WebURLField(
                         help_text="Where Jira links to.", max_length=2000, verbose_name="URL"
                     ),
                 ),
@@ -227,7 +227,7 @@ class Migration(migrations.Migration):
                 (
                     "update_sequence_number",
                     models.BigIntegerField(
-                        default=incidents.sequence.now_epoch_millis,
+                        default=incidents.models.sequence.now_epoch_millis,
                         editable=False,
                         help_text="Jira keeps an update only if this number is higher than the last one it saw.",
                     ),
@@ -261,7 +261,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "url",
-                    incidents.fields.WebURLField(
+                    incidents.models.fields.WebURLField(
                         help_text="Where Jira links to.", max_length=2000, verbose_name="URL"
                     ),
                 ),

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import incidents.outbox
+import incidents.models.outbox
 from django.db import migrations, models
 
 
@@ -65,7 +65,7 @@ class Migration(migrations.Migration):
                 ("external_id", models.CharField(max_length=255)),
                 (
                     "change_token",
-                    models.CharField(default=incidents.outbox.new_token, max_length=32),
+                    models.CharField(default=incidents.models.outbox.new_token, max_length=32),
                 ),
                 ("pending", models.BooleanField(default=True)),
                 ("changed_at", models.DateTimeField(default=django.utils.timezone.now)),

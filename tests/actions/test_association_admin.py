@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from incidents.actions import JiraTarget, record_association
-from incidents.entity_associations import EntityAssociation
+from incidents.models.associations import EntityAssociation
+from incidents.provider.rules import JiraTarget, record_association
 
 pytestmark = pytest.mark.django_db
 

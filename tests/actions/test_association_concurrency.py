@@ -5,8 +5,8 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from incidents.actions import JiraTarget, record_association
-from incidents.entity_associations import EntityAssociation
+from incidents.models.associations import EntityAssociation
+from incidents.provider.rules import JiraTarget, record_association
 
 from .support import make_container, make_site, make_workspace
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from incidents.actions import (
+from incidents.models.associations import EntityAssociation, EntityKind
+from incidents.provider.rules import (
     EntityNotFound,
     InvalidInput,
     JiraTarget,
@@ -10,7 +11,6 @@ from incidents.actions import (
     record_association,
     remove_association,
 )
-from incidents.entity_associations import EntityAssociation, EntityKind
 
 from .support import ASSOCIATED, DISASSOCIATED, call, make_container
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from incidents.actions import FETCH_WORKSPACES_MAX_IDS, InvalidInput, fetch_workspaces
+from incidents.provider.rules import FETCH_WORKSPACES_MAX_IDS, InvalidInput, fetch_workspaces
 
 from .support import FETCH, call
 

@@ -3,7 +3,7 @@
 import pytest
 
 from connect.models import Installation
-from incidents.entity_associations import EntityAssociation
+from incidents.models.associations import EntityAssociation
 from jirasim.actions import DEFAULT_ACCOUNT_ID
 from jirasim.simulator import DEFAULT_SITE
 from jirasim.testing import run_jirasim

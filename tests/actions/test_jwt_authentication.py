@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from connect.models import Installation
-from incidents.entity_associations import EntityAssociation
+from incidents.models.associations import EntityAssociation
 
 from .support import ASSOCIATED, DISASSOCIATED, FETCH, SEARCH, call, token_for
 

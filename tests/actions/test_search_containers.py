@@ -3,7 +3,7 @@
 import pytest
 from django.db import connection
 
-from incidents.actions import (
+from incidents.provider.rules import (
     SEARCH_QUERY_MAX_LENGTH,
     SEARCH_RESULTS_MAX,
     InvalidInput,

@@ -3,8 +3,8 @@
 import pytest
 from django.db import connection
 
-from incidents.actions import in_workspaces, ranked_containers
 from incidents.models import Container
+from incidents.provider.rules import in_workspaces, ranked_containers
 
 from .support import make_workspace
 

@@ -10,8 +10,8 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from incidents.entity_associations import EntityAssociation
 from incidents.models import Container, Workspace
+from incidents.models.associations import EntityAssociation
 
 from .support import ASSOCIATED, DISASSOCIATED, FETCH, SEARCH, call, make_site
 

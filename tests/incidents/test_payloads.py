@@ -20,7 +20,7 @@ from incidents.models import (
     ReviewAssociation,
     Workspace,
 )
-from incidents.payloads import (
+from incidents.sync.payloads import (
     container_to_jira,
     incident_to_jira,
     review_to_jira,

@@ -10,7 +10,7 @@ from incidents.models import (
     Workspace,
     WorkspaceLink,
 )
-from incidents.payloads import incident_to_jira, review_to_jira
+from incidents.sync.payloads import incident_to_jira, review_to_jira
 
 from .factories import make_installation
 

@@ -6,7 +6,7 @@ from unittest import mock
 import pytest
 
 from incidents.models import Incident, IncidentAssociation, PostIncidentReview, ReviewAssociation
-from incidents.sequence import now_epoch_millis
+from incidents.models.sequence import now_epoch_millis
 
 from .factories import make_container, make_incident, make_review
 
@@ -22,7 +22,7 @@ def usn(obj) -> int:
 @pytest.fixture
 def frozen_clock():
     """Every save happens in the same millisecond."""
-    with mock.patch("incidents.sequence.now_epoch_millis", return_value=FROZEN_MS):
+    with mock.patch("incidents.models.sequence.now_epoch_millis", return_value=FROZEN_MS):
         yield
 
 
@@ -66,7 +66,7 @@ def test_a_stale_instance_cannot_write_an_old_number_back(frozen_clock):
 def test_the_clock_wins_when_it_is_ahead():
     incident = make_incident()
     ahead = usn(incident) + 10_000
-    with mock.patch("incidents.sequence.now_epoch_millis", return_value=ahead):
+    with mock.patch("incidents.models.sequence.now_epoch_millis", return_value=ahead):
         incident.save()
     assert incident.update_sequence_number == usn(incident) == ahead
 

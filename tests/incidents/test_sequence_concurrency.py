@@ -60,7 +60,7 @@ def test_concurrent_saves_of_one_incident_never_share_a_number():
         return seen
 
     # A frozen clock leaves only the database-side "+ 1" to tell the saves apart.
-    with mock.patch("incidents.sequence.now_epoch_millis", return_value=start):
+    with mock.patch("incidents.models.sequence.now_epoch_millis", return_value=start):
         numbers = run_concurrently(save_many)
 
     assert len(numbers) == THREADS * SAVES_PER_THREAD
@@ -91,7 +91,7 @@ def test_concurrent_saves_and_bulk_updates_interleave_without_duplicates():
                     seen.append(copy.update_sequence_number)
         return seen
 
-    with mock.patch("incidents.sequence.now_epoch_millis", return_value=start):
+    with mock.patch("incidents.models.sequence.now_epoch_millis", return_value=start):
         numbers = run_concurrently(mixed)
 
     incident.refresh_from_db()

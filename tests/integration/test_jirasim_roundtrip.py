@@ -8,7 +8,7 @@ import requests
 
 from connect.client import JiraClient
 from connect.models import Installation
-from incidents.payloads import incident_to_jira
+from incidents.sync.payloads import incident_to_jira
 from jirasim.qsh import url_hash
 from jirasim.testing import run_jirasim
 from tests.incidents.factories import make_container, make_incident, make_workspace

@@ -7,7 +7,7 @@ import pytest
 from connect.descriptor import build_descriptor
 from connect.models import Installation
 from incidents.models import Incident, PostIncidentReview
-from incidents.sync import RelayConfig, relay_once
+from incidents.sync.relay import RelayConfig, relay_once
 from jirasim.testing import run_jirasim
 
 

@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from incidents.outbox import SyncState
+from incidents.models.outbox import SyncState
 from tests.incidents.factories import make_incident, make_installation, make_workspace
 from tests.sync.conftest import jira_view, portal_view
 

@@ -20,8 +20,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from connect.client import JiraClient
 from incidents.models import Container, Incident, PostIncidentReview, Workspace
-from incidents.outbox import SiteSyncStatus, SyncState
-from incidents.sync import SiteSender, claim, complete, relay_once
+from incidents.models.outbox import SiteSyncStatus, SyncState
+from incidents.sync.relay import SiteSender, claim, complete, relay_once
 from tests.sync.conftest import drain, fast_config, jira_view, portal_view
 
 pytestmark = pytest.mark.django_db

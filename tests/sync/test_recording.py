@@ -4,7 +4,7 @@ import pytest
 from django.db import transaction
 
 from incidents.models import Incident
-from incidents.outbox import SyncState
+from incidents.models.outbox import SyncState
 from tests.incidents.factories import make_incident, make_installation, make_review, make_workspace
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from connect.client import JiraClient
 from incidents.models import Incident
-from incidents.outbox import SiteSyncStatus, SyncState
-from incidents.sync import SiteSender, claim
+from incidents.models.outbox import SiteSyncStatus, SyncState
+from incidents.sync.relay import SiteSender, claim
 from tests.incidents.factories import make_container, make_incident, make_review, make_workspace
 from tests.sync.conftest import drain, fast_config, install_into, jira_view, portal_view
 
@@ -177,7 +177,7 @@ def test_an_edit_while_a_send_is_in_flight_is_sent_after_it(sim, site, workspace
     incident.summary = "first edit"
     incident.save()
     monkeypatch.setattr(sim, "handle", edit_during_request)
-    from incidents.sync import relay_once
+    from incidents.sync.relay import relay_once
 
     relay_once(worker_id="test", config=fast_config())
     monkeypatch.setattr(sim, "handle", original)

@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from incidents.outbox import SyncState
+from incidents.models.outbox import SyncState
 from tests.incidents.factories import make_container, make_incident, make_workspace
 from tests.sync.conftest import install_into, jira_view, portal_view
 

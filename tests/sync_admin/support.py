@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.urls import reverse
 from django.utils import timezone
 
-from incidents.outbox import SiteSyncStatus, SyncState
+from incidents.models.outbox import SiteSyncStatus, SyncState
 
 INCIDENTS = reverse("admin:incidents_incident_changelist")
 REVIEWS = reverse("admin:incidents_postincidentreview_changelist")

@@ -8,8 +8,8 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from incidents import sync_actions
-from incidents.outbox import SyncState
+from incidents.models.outbox import SyncState
+from incidents.sync import staff as sync_actions
 from tests.incidents.factories import make_incident, make_installation, make_review
 
 from .support import (

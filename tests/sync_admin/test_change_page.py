@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from incidents.sync_report import WORDS
+from incidents.sync.report import WORDS
 from tests.incidents.factories import make_incident, make_installation, make_review
 
 from .support import failed, pending, retrying, set_state, site_status, synced

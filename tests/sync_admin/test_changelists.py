@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from connect.models import Installation
 from incidents.models import Incident, PostIncidentReview
-from incidents.outbox import SyncState
+from incidents.models.outbox import SyncState
 from tests.incidents.factories import make_incident, make_installation, make_review
 from tests.incidents.test_admin_changelists import QUERY_BUDGET, Rows
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from connect.client import JiraClient
 from incidents.models import Incident
-from incidents.outbox import SiteSyncStatus, SyncState
+from incidents.models.outbox import SiteSyncStatus, SyncState
 from tests.incidents.factories import make_incident, make_review, make_workspace
 from tests.sync.conftest import drain, fast_config, jira_view, portal_view
 

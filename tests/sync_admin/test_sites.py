@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from connect.models import Installation
-from incidents import sync_actions
-from incidents.outbox import SiteSyncStatus, SyncState
+from incidents.models.outbox import SiteSyncStatus, SyncState
+from incidents.sync import staff as sync_actions
 from tests.incidents.factories import make_incident, make_installation
 
 from .support import SITES, failed, messages_of, retrying, run_action, site_status, synced

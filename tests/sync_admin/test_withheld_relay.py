@@ -4,9 +4,9 @@ over it, also when the change races the relay."""
 
 import pytest
 
-from incidents import sync_actions
-from incidents.outbox import SyncState
-from incidents.sync import Outcome, claim, complete, mark_changed_rows
+from incidents.models.outbox import SyncState
+from incidents.sync import staff as sync_actions
+from incidents.sync.relay import Outcome, claim, complete, mark_changed_rows
 from tests.incidents.factories import make_incident, make_installation
 from tests.sync.conftest import fast_config
 

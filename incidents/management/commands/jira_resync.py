@@ -5,7 +5,7 @@ from django.db import transaction
 
 from connect.models import Installation
 from incidents.models import WorkspaceLink
-from incidents.recording import record_workspace_linked
+from incidents.sync.recording import record_workspace_linked
 
 
 class Command(BaseCommand):

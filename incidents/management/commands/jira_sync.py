@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connection
 
-from incidents.sync import RelayConfig, default_worker_id, relay_once
+from incidents.sync.relay import RelayConfig, default_worker_id, relay_once
 
 
 class Command(BaseCommand):

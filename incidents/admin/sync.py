@@ -2,8 +2,8 @@
 that send or delete by hand, each site's backlog with "Resume sending", and a read-only list of
 the outbox rows.
 
-Thin on purpose: what the actions do is in `incidents.sync_actions`, what the pages say is in
-`incidents.sync_report`.
+Thin on purpose: what the actions do is in `incidents.sync.staff`, what the pages say is in
+`incidents.sync.report`.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from connect.models import Installation
-from incidents import sync_actions, sync_report
-from incidents.admin_display import badge
-from incidents.outbox import SyncState
+from incidents.admin.display import ReadOnlyAdminMixin, badge
+from incidents.models.outbox import SyncState
+from incidents.sync import report as sync_report
+from incidents.sync import staff as sync_actions
 
 Kind = SyncState.Kind
 # Sent by the buttons on an incident, review or site page, so an action returns to that page.
@@ -455,7 +456,7 @@ class SyncStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(SyncState)
-class SyncStateAdmin(admin.ModelAdmin):
+class SyncStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every (site, entity) row of the outbox, to look at only: the relay and the actions on
     incidents, reviews and sites are the only writers."""
 
@@ -477,15 +478,6 @@ class SyncStateAdmin(admin.ModelAdmin):
     ordering = ("-changed_at", "-pk")
     list_per_page = 100
     readonly_fields = [f.name for f in SyncState._meta.fields if f.name != "id"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="id", ordering="external_id")
     def entity(self, obj):

@@ -1,4 +1,4 @@
-"""The actions Jira calls, as thin DRF views over `incidents.actions`.
+"""The actions Jira calls, as thin DRF views over `incidents.provider.rules`.
 
 `ConnectAPIView` lets in only a verified Connect JWT of an installed, enabled site, and gives
 the site as `request.auth.installation`; that site, never a body field, scopes every answer.
@@ -12,9 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from connect.views import ConnectAPIView, connect_exception_handler, error_body
-from incidents import actions
-from incidents import openapi as _openapi  # noqa: F401 (registers the JWT security scheme)
-from incidents.action_serializers import (
+from incidents.provider import openapi as _openapi  # noqa: F401 (registers the JWT security scheme)
+from incidents.provider import rules as actions
+from incidents.provider.serializers import (
     EmptyResponse,
     EntityAssociatedRequest,
     EntityDisassociatedRequest,

@@ -1,11 +1,11 @@
-"""The action URLs Jira calls; the descriptor names them (connect.descriptor.ACTION_URL_NAMES).
+"""The action URLs Jira calls; the descriptor names them (`incidents.provider.descriptor`).
 
 Kept in their own module so the OpenAPI document (/api/schema/) covers exactly these.
 """
 
 from django.urls import path
 
-from incidents import views
+from incidents.provider import views
 
 urlpatterns = [
     path(

@@ -1,4 +1,4 @@
-"""The relay: sends what the outbox (`incidents.outbox`) says each Jira site still needs.
+"""The relay: sends what the outbox (`incidents.models.outbox`) says each Jira site still needs.
 
 A worker (`manage.py jira_sync`) calls `relay_once()` in a loop. Per site it claims due rows with
 `SELECT … FOR UPDATE SKIP LOCKED` and a lease, commits, reads the entities' *current* state, sends
@@ -36,8 +36,8 @@ from connect.client import (
 )
 from connect.models import Installation
 from incidents.models import Incident, PostIncidentReview, WorkspaceLink
-from incidents.outbox import SiteSyncStatus, SyncState, mark_changed
-from incidents.payloads import incident_to_jira, review_to_jira
+from incidents.models.outbox import SiteSyncStatus, SyncState, mark_changed
+from incidents.sync.payloads import incident_to_jira, review_to_jira
 
 logger = logging.getLogger(__name__)
 

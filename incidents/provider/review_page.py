@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 
-from incidents.forms import ReviewAdminForm
+from incidents.admin.forms import ReviewAdminForm
 from incidents.models import Container, Incident, PostIncidentReview
 from incidents.validators import ENTITY_ID_MAX_LENGTH, SUMMARY_MAX_LENGTH
 

@@ -28,7 +28,7 @@ from django.utils.formats import date_format
 from django.utils.timesince import timesince, timeuntil
 
 from connect.models import Installation
-from incidents.outbox import SiteSyncStatus, SyncState
+from incidents.models.outbox import SiteSyncStatus, SyncState
 
 # The first word of every status shown; a browser test relies on these exact words.
 SYNCED = "Synced"

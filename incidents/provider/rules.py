@@ -3,7 +3,7 @@
 Every function takes the calling site (`connect.models.Installation`, from the verified JWT
 `iss` only) and sees only the workspaces staff linked to that site: an id of another site's
 workspace, container or incident behaves exactly like an id that does not exist.
-The views in `incidents.views` only parse the request and call these.
+The views in `incidents.provider.views` only parse the request and call these.
 """
 
 from __future__ import annotations
@@ -26,15 +26,15 @@ from django.db.models import (
 )
 from django.db.models.functions import Lower
 
-from incidents.entity_associations import (
+from incidents.models import Container, Incident, Workspace, WorkspaceLink
+from incidents.models.associations import (
     ACCOUNT_ID_MAX_LENGTH,
     ARI_MAX_LENGTH,
     JIRA_REFERENCE_MAX_LENGTH,
     EntityAssociation,
     EntityKind,
 )
-from incidents.models import Container, Incident, Workspace, WorkspaceLink
-from incidents.payloads import container_to_jira, workspace_to_jira
+from incidents.sync.payloads import container_to_jira, workspace_to_jira
 from incidents.validators import CONTAINER_ID_PATTERN, ENTITY_ID_MAX_LENGTH, SAFE_ID_PATTERN
 
 #: fetchWorkspaces: Jira learns workspace ids from linkedWorkspaces/bulk, which takes at most

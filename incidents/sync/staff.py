@@ -1,8 +1,9 @@
 """What staff can ask of the sync by hand: send now, resend, delete from Jira, resume a site.
 
-Each function only records in the outbox (`incidents.outbox.mark_changed`), in one transaction,
-for the sites `incidents.recording.sites_to_tell` names (the same rule every save follows); the
-relay worker does the sending. The admin actions call these and report the figures returned.
+Each function only records in the outbox (`incidents.models.outbox.mark_changed`), in one
+transaction, for the sites `incidents.sync.recording.sites_to_tell` names (the same rule every
+save follows); the relay worker does the sending. The admin actions call these and report the
+figures returned.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from connect.models import Installation
-from incidents.outbox import SiteSyncStatus, SyncState, mark_changed
-from incidents.recording import sites_to_tell
+from incidents.models.outbox import SiteSyncStatus, SyncState, mark_changed
+from incidents.sync.recording import sites_to_tell
 
 # Entities handled per round trip: keeps every `IN (...)` list well under database limits.
 CHUNK = 1000

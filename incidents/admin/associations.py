@@ -1,26 +1,15 @@
 """Admin views of what Jira told us through onEntityAssociated: a read-only list, and the
 Jira projects connected to a container on its change page. Rows are written only by Jira's
-calls (`incidents.actions`), so staff can look but not edit."""
+calls (`incidents.provider.rules`), so staff can look but not edit."""
 
 from django.contrib import admin
 
-from incidents.entity_associations import EntityAssociation
-from incidents.models import Container
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from incidents.admin.display import ReadOnlyAdminMixin
+from incidents.models import EntityAssociation
 
 
 @admin.register(EntityAssociation)
-class EntityAssociationAdmin(ReadOnlyMixin, admin.ModelAdmin):
+class EntityAssociationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "entity_id",
         "entity_kind",
@@ -37,7 +26,7 @@ class EntityAssociationAdmin(ReadOnlyMixin, admin.ModelAdmin):
     readonly_fields = [field.name for field in EntityAssociation._meta.fields]
 
 
-class JiraAssociationInline(ReadOnlyMixin, admin.TabularInline):
+class JiraAssociationInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The Jira projects (or issues) connected to this container, per site."""
 
     model = EntityAssociation
@@ -50,15 +39,3 @@ class JiraAssociationInline(ReadOnlyMixin, admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("installation")
-
-
-ContainerAdmin = type(admin.site.get_model_admin(Container))
-
-
-class ContainerWithJiraAssociationsAdmin(ContainerAdmin):
-    def get_inlines(self, request, obj):
-        return [*super().get_inlines(request, obj), JiraAssociationInline]
-
-
-admin.site.unregister(Container)
-admin.site.register(Container, ContainerWithJiraAssociationsAdmin)

@@ -2,21 +2,21 @@
 
 Requests are validated here (types, lengths, NUL and lone surrogates refused by DRF's CharField
 validators); the same classes describe the actions in the OpenAPI document at /api/schema/.
-Responses are built by `incidents.payloads`; their serializers only document them.
+Responses are built by `incidents.sync.payloads`; their serializers only document them.
 """
 
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from incidents.actions import (
-    ACCOUNT_ID_PATTERN,
-    FETCH_WORKSPACES_MAX_IDS,
-    SEARCH_QUERY_MAX_LENGTH,
-)
-from incidents.entity_associations import (
+from incidents.models.associations import (
     ACCOUNT_ID_MAX_LENGTH,
     ARI_MAX_LENGTH,
     JIRA_REFERENCE_MAX_LENGTH,
+)
+from incidents.provider.rules import (
+    ACCOUNT_ID_PATTERN,
+    FETCH_WORKSPACES_MAX_IDS,
+    SEARCH_QUERY_MAX_LENGTH,
 )
 from incidents.validators import ENTITY_ID_MAX_LENGTH
 

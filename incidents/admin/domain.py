@@ -2,7 +2,7 @@
 
 Every changelist runs a constant number of queries whatever the row count: foreign keys via
 `list_select_related`, many-to-many columns via one prefetch, counts via annotations, the Jira
-sync column via a subquery (`incidents.sync_admin`).
+sync column via a subquery (`incidents.admin.sync`).
 External ids, workspaces and raise times are fixed once created: Jira stores entities by id,
 so changing one would orphan what Jira already has.
 """
@@ -10,10 +10,11 @@ so changing one would orphan what Jira already has.
 from django.contrib import admin, messages
 from django.db.models import Count, Prefetch, Q
 
-from connect.admin import InstallationAdmin
-from connect.models import Installation
-from incidents.admin_display import badge
-from incidents.forms import AssociationFormSet, IncidentAdminForm, ReviewAdminForm
+from incidents.admin.associations import JiraAssociationInline
+from incidents.admin.display import badge
+from incidents.admin.forms import AssociationFormSet, IncidentAdminForm, ReviewAdminForm
+from incidents.admin.rendering import render_markdown
+from incidents.admin.sync import ENTITY_ACTIONS, EntitySyncAdmin, JiraSyncFilter
 from incidents.models import (
     Container,
     Incident,
@@ -23,9 +24,7 @@ from incidents.models import (
     Workspace,
     WorkspaceLink,
 )
-from incidents.outbox import SyncState
-from incidents.rendering import render_markdown
-from incidents.sync_admin import ENTITY_ACTIONS, EntitySyncAdmin, JiraSyncFilter, SiteSyncAdmin
+from incidents.models.outbox import SyncState
 
 SEVERITY_COLOURS = {
     Incident.Severity.P1: "#b3261e",
@@ -305,61 +304,9 @@ class ContainerAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(incident_total=Count("incidents"))
 
+    def get_inlines(self, request, obj):
+        return [*super().get_inlines(request, obj), JiraAssociationInline]
+
     @admin.display(description="incidents", ordering="incident_total")
     def incident_count(self, obj):
         return obj.incident_total
-
-
-# --- The Jira sites (connect.Installation), with the workspaces linked to each ----------------
-
-
-class LinkedWorkspaceInline(admin.TabularInline):
-    """Read-only: links are made from the workspace side."""
-
-    model = WorkspaceLink
-    fk_name = "installation"
-    fields = ("workspace", "linked_at", "linked_by")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    verbose_name_plural = "linked workspaces"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("workspace", "linked_by")
-
-
-class InstallationWithWorkspacesAdmin(SiteSyncAdmin, InstallationAdmin):
-    """connect's read-only Installation admin, plus the workspaces each site can see and what
-    the sync still has to send it (`sync_admin.SiteSyncAdmin`)."""
-
-    def get_inlines(self, request, obj):
-        return [*super().get_inlines(request, obj), LinkedWorkspaceInline]
-
-    def get_list_display(self, request):
-        return (*super().get_list_display(request), "linked_workspaces")
-
-    def get_queryset(self, request):
-        return (
-            super().get_queryset(request).annotate(linked_workspace_total=Count("workspace_links"))
-        )
-
-    @admin.display(description="linked workspaces", ordering="linked_workspace_total")
-    def linked_workspaces(self, obj):
-        return obj.linked_workspace_total
-
-
-if admin.site.is_registered(Installation):
-    admin.site.unregister(Installation)
-admin.site.register(Installation, InstallationWithWorkspacesAdmin)
-
-# Jira associations (written by Jira's action calls): read-only list and container inline.
-from incidents import association_admin  # noqa: E402, F401

@@ -1,0 +1,12 @@
+"""The ops staff's admin, one module per group of screens; importing them registers them.
+
+- `domain`: workspaces, containers, incidents and reviews;
+- `sites`: the Jira sites (connect's Installation), with their linked workspaces and backlog;
+- `sync`: the sync state on entity pages, the sync actions, the read-only outbox list;
+- `associations`: what Jira told us through onEntityAssociated (read-only);
+- `forms`, `display`, `rendering`: the forms and display helpers the screens share.
+"""
+
+from incidents.admin import associations, domain, sites, sync
+
+__all__ = ["associations", "domain", "sites", "sync"]

@@ -1,0 +1,42 @@
+"""The incidents app's models, one module per concern; imported here so Django registers them.
+
+- `workspaces`: workspaces, their links to Jira sites, their containers;
+- `sequence` and `entity`: what every entity sent to Jira shares (sequence number, recording,
+  validation, associated Jira issues and services);
+- `incidents` and `reviews`: the two entities Jira's Incidents page shows;
+- `associations`: what Jira told us through onEntityAssociated;
+- `outbox`: what each Jira site must still receive.
+"""
+
+from incidents.models.associations import EntityAssociation, EntityKind
+from incidents.models.entity import (
+    Association,
+    AssociationType,
+    JiraEntity,
+    validate_association_count,
+)
+from incidents.models.incidents import Incident, IncidentAssociation, IncidentQuerySet
+from incidents.models.outbox import SiteSyncStatus, SyncState
+from incidents.models.reviews import PostIncidentReview, ReviewAssociation, ReviewQuerySet
+from incidents.models.workspaces import NAME_MAX_LENGTH, Container, Workspace, WorkspaceLink
+
+__all__ = [
+    "NAME_MAX_LENGTH",
+    "Association",
+    "AssociationType",
+    "Container",
+    "EntityAssociation",
+    "EntityKind",
+    "Incident",
+    "IncidentAssociation",
+    "IncidentQuerySet",
+    "JiraEntity",
+    "PostIncidentReview",
+    "ReviewAssociation",
+    "ReviewQuerySet",
+    "SiteSyncStatus",
+    "SyncState",
+    "Workspace",
+    "WorkspaceLink",
+    "validate_association_count",
+]

@@ -1,0 +1,101 @@
+"""Post-incident reviews, as Jira's Review schema describes them (components.schemas.Review)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import models
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from incidents.models.entity import Association, JiraEntity
+from incidents.models.incidents import Incident
+from incidents.models.outbox import SyncState
+from incidents.models.sequence import SequencedQuerySet
+from incidents.models.workspaces import Workspace
+from incidents.validators import (
+    ENTITY_ID_MAX_LENGTH,
+    REVIEWED_INCIDENTS_MAX,
+    REVIEWED_INCIDENTS_MIN,
+    validate_safe_id,
+)
+
+
+class ReviewQuerySet(SequencedQuerySet):
+    def for_jira(self) -> ReviewQuerySet:
+        """Reviews with everything `review_to_jira` reads, in a constant number of queries."""
+        return self.prefetch_related(
+            Prefetch("incidents", queryset=Incident.objects.only("id", "external_id")),
+            "associations",
+        )
+
+
+class PostIncidentReview(JiraEntity):
+    """A post-incident review as Jira's Review schema describes it (components.schemas.Review)."""
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in progress", "In progress"
+        OUTSTANDING_ACTIONS = "outstanding actions", "Outstanding actions"
+        COMPLETED = "completed", "Completed"
+        UNKNOWN = "unknown", "Unknown"
+
+    external_id = models.CharField(
+        "review id",
+        max_length=ENTITY_ID_MAX_LENGTH,
+        unique=True,
+        validators=[validate_safe_id],
+        help_text="Letters, digits and - _ . ~ (it goes into Jira URLs). Fixed once created.",
+    )
+    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="reviews")
+    status = models.CharField(max_length=19, choices=Status, default=Status.IN_PROGRESS)
+    created_date = models.DateTimeField("started at", default=timezone.now)
+    incidents = models.ManyToManyField(
+        Incident,
+        related_name="reviews",
+        help_text=f"{REVIEWED_INCIDENTS_MIN} to {REVIEWED_INCIDENTS_MAX} incidents "
+        "of the review's workspace.",
+    )
+
+    objects = ReviewQuerySet.as_manager()
+
+    SYNC_KIND = SyncState.Kind.REVIEW
+    RELATED_FIELD = "incidents"
+    RELATED_MIN, RELATED_MAX = REVIEWED_INCIDENTS_MIN, REVIEWED_INCIDENTS_MAX
+    RELATED_NOUNS = ("reviewed incident", "incidents")
+
+    class Meta:
+        verbose_name = "post-incident review"
+        ordering = ["-created_date", "-pk"]
+        indexes = [
+            models.Index(fields=["created_date"], name="incidents_review_created"),
+            models.Index(fields=["status"], name="incidents_review_status"),
+        ]
+
+    @classmethod
+    def validate_incidents(cls, workspace: Any, incidents: Iterable[Incident]) -> None:
+        """Jira needs 1 to 100 reviewed incidents; ours must be of the review's workspace."""
+        cls.validate_related(workspace, incidents)
+
+    def to_jira(self) -> dict:
+        """This review as Jira's Review schema (see `incidents.sync.payloads`)."""
+        from incidents.sync.payloads import review_to_jira
+
+        return review_to_jira(self)
+
+
+class ReviewAssociation(Association):
+    review = models.ForeignKey(
+        PostIncidentReview, on_delete=models.CASCADE, related_name="associations"
+    )
+
+    def owner(self) -> PostIncidentReview:
+        return self.review
+
+    class Meta(Association.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["review", "association_type", "value"],
+                name="incidents_unique_review_association",
+            )
+        ]
