@@ -59,6 +59,15 @@ validate_safe_id = RegexValidator(
     code="invalid_id",
 )
 
+validate_incident_prefix = RegexValidator(
+    _fullmatch(r"[A-Za-z0-9][A-Za-z0-9._~]{0,15}"),
+    message=(
+        "Use 1 to 16 letters, digits and . _ ~, starting with a letter or digit (ids become "
+        "<prefix>-<n>): %(value)r is not allowed."
+    ),
+    code="invalid_prefix",
+)
+
 validate_container_id = RegexValidator(
     _fullmatch(CONTAINER_ID_PATTERN),
     message=(
