@@ -217,8 +217,6 @@ def outbox_locked_by_another_connection() -> Iterator[None]:
 @pytest.mark.postgres
 @pytest.mark.parametrize("entry_point", ENTRY_POINTS)
 def test_an_edit_while_the_outbox_is_locked_commits_nothing(entry_point):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL")
     edit, committed = ENTRY_POINTS[entry_point]()
     with connection.cursor() as cursor:
         cursor.execute("SET lock_timeout = '1s'")
