@@ -14,11 +14,12 @@ from incidents.models.entity import (
     Association,
     AssociationType,
     JiraEntity,
+    JiraEntityQuerySet,
     validate_association_count,
 )
-from incidents.models.incidents import Incident, IncidentAssociation, IncidentQuerySet
+from incidents.models.incidents import Incident, IncidentAssociation
 from incidents.models.outbox import SiteSyncStatus, SyncState
-from incidents.models.reviews import PostIncidentReview, ReviewAssociation, ReviewQuerySet
+from incidents.models.reviews import PostIncidentReview, ReviewAssociation
 from incidents.models.timeline import IncidentUpdate
 from incidents.models.workspaces import NAME_MAX_LENGTH, Container, Workspace, WorkspaceLink
 
@@ -31,12 +32,11 @@ __all__ = [
     "EntityKind",
     "Incident",
     "IncidentAssociation",
-    "IncidentQuerySet",
     "IncidentUpdate",
     "JiraEntity",
+    "JiraEntityQuerySet",
     "PostIncidentReview",
     "ReviewAssociation",
-    "ReviewQuerySet",
     "SiteSyncStatus",
     "SyncState",
     "Workspace",

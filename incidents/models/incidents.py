@@ -8,29 +8,21 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Prefetch
 from django.utils import timezone
 
-from incidents.models.entity import Association, JiraEntity
+from incidents.models.entity import (
+    Association,
+    JiraEntity,
+    JiraEntityQuerySet,
+    entity_id_field,
+)
 from incidents.models.outbox import SyncState
-from incidents.models.sequence import SequencedQuerySet
 from incidents.models.timeline import IncidentUpdate
 from incidents.models.workspaces import Container, Workspace
 from incidents.validators import (
     AFFECTED_COMPONENTS_MAX,
     AFFECTED_COMPONENTS_MIN,
-    ENTITY_ID_MAX_LENGTH,
-    validate_safe_id,
 )
-
-
-class IncidentQuerySet(SequencedQuerySet):
-    def for_jira(self) -> IncidentQuerySet:
-        """Incidents with everything `incident_to_jira` reads, in a constant number of queries."""
-        return self.prefetch_related(
-            Prefetch("affected_containers", queryset=Container.objects.only("id", "external_id")),
-            "associations",
-        )
 
 
 class Incident(JiraEntity):
@@ -49,13 +41,7 @@ class Incident(JiraEntity):
         RESOLVED = "resolved", "Resolved"
         UNKNOWN = "unknown", "Unknown"
 
-    external_id = models.CharField(
-        "incident id",
-        max_length=ENTITY_ID_MAX_LENGTH,
-        unique=True,
-        validators=[validate_safe_id],
-        help_text="Letters, digits and - _ . ~ (it goes into Jira URLs). Fixed once created.",
-    )
+    external_id = entity_id_field("incident id")
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="incidents")
     severity = models.CharField(
         max_length=7,
@@ -92,7 +78,7 @@ class Incident(JiraEntity):
         "of the incident's workspace.",
     )
 
-    objects = IncidentQuerySet.as_manager()
+    objects = JiraEntityQuerySet.as_manager()
 
     #: Who (a user) or what (e.g. "API: deploy-bot") makes the next `save()`, for the timeline.
     changed_by: Any = None

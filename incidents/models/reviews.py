@@ -6,29 +6,21 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
-from django.db.models import Prefetch
 from django.utils import timezone
 
-from incidents.models.entity import Association, JiraEntity
+from incidents.models.entity import (
+    Association,
+    JiraEntity,
+    JiraEntityQuerySet,
+    entity_id_field,
+)
 from incidents.models.incidents import Incident
 from incidents.models.outbox import SyncState
-from incidents.models.sequence import SequencedQuerySet
 from incidents.models.workspaces import Workspace
 from incidents.validators import (
-    ENTITY_ID_MAX_LENGTH,
     REVIEWED_INCIDENTS_MAX,
     REVIEWED_INCIDENTS_MIN,
-    validate_safe_id,
 )
-
-
-class ReviewQuerySet(SequencedQuerySet):
-    def for_jira(self) -> ReviewQuerySet:
-        """Reviews with everything `review_to_jira` reads, in a constant number of queries."""
-        return self.prefetch_related(
-            Prefetch("incidents", queryset=Incident.objects.only("id", "external_id")),
-            "associations",
-        )
 
 
 class PostIncidentReview(JiraEntity):
@@ -40,13 +32,7 @@ class PostIncidentReview(JiraEntity):
         COMPLETED = "completed", "Completed"
         UNKNOWN = "unknown", "Unknown"
 
-    external_id = models.CharField(
-        "review id",
-        max_length=ENTITY_ID_MAX_LENGTH,
-        unique=True,
-        validators=[validate_safe_id],
-        help_text="Letters, digits and - _ . ~ (it goes into Jira URLs). Fixed once created.",
-    )
+    external_id = entity_id_field("review id")
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="reviews")
     status = models.CharField(max_length=19, choices=Status, default=Status.IN_PROGRESS)
     created_date = models.DateTimeField("started at", default=timezone.now)
@@ -57,7 +43,7 @@ class PostIncidentReview(JiraEntity):
         "of the review's workspace.",
     )
 
-    objects = ReviewQuerySet.as_manager()
+    objects = JiraEntityQuerySet.as_manager()
 
     SYNC_KIND = SyncState.Kind.REVIEW
     RELATED_FIELD = "incidents"
