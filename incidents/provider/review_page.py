@@ -1,4 +1,5 @@
-"""The page Jira's legacy createPostIncidentReview action links to (jira-operations-api.md §3.1):
+"""The page Jira's legacy createPostIncidentReview action links to
+(https://developer.atlassian.com/cloud/jira/software/rest/api-group-operations/):
 `/reviews/create?incident-id=…&component-id=…` gives an ops engineer a review form prefilled
 from that incident (and component); saving creates the review and opens it in the admin.
 """

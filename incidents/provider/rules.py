@@ -1,4 +1,5 @@
-"""The rules of the four actions Jira calls (jira-operations-api.md §3.2), as plain functions.
+"""The rules of the four actions Jira calls, as plain functions
+(https://developer.atlassian.com/cloud/jira/software/modules/operations-information-actions/).
 
 Every function takes the calling site (`connect.models.Installation`, from the verified JWT
 `iss` only) and sees only the workspaces staff linked to that site: an id of another site's

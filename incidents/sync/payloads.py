@@ -1,10 +1,11 @@
 """The one place where our models become Jira's JSON.
 
-Incident and Review follow `components.schemas` of shared/spec/jira-operations-openapi.json;
-workspaces and containers follow the fetchWorkspaces and searchContainers action responses
-(docs jira-operations-api.md §3.2). The functions read only prefetched relations: pass objects
-from `Incident.objects.for_jira()` / `PostIncidentReview.objects.for_jira()` to stay at a
-constant number of queries.
+Incident and Review follow the Operations schemas of Atlassian's OpenAPI document (a copy in
+`jirasim/spec/`); workspaces and containers follow the fetchWorkspaces and searchContainers
+action responses
+(https://developer.atlassian.com/cloud/jira/software/modules/operations-information-actions/).
+The functions read only prefetched relations: pass objects from `Incident.objects.for_jira()` /
+`PostIncidentReview.objects.for_jira()` to stay at a constant number of queries.
 """
 
 from collections import defaultdict

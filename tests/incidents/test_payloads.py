@@ -34,11 +34,7 @@ from .factories import make_container, make_incident, make_review
 pytestmark = pytest.mark.django_db
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC_CANDIDATES = [
-    REPO / "jirasim" / "spec" / "jira-operations-openapi.json",
-    Path("/work/shared/spec/jira-operations-openapi.json"),
-]
-SPEC = json.loads(next(p for p in SPEC_CANDIDATES if p.exists()).read_text())
+SPEC = json.loads((REPO / "jirasim" / "spec" / "jira-operations-openapi.json").read_text())
 
 RFC3339 = re.compile(r"\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)\Z")
 URI = re.compile(r"\A[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*\Z")
