@@ -4,8 +4,9 @@ Wire formats are Atlassian's
 (https://developer.atlassian.com/cloud/jira/software/modules/operations-information-actions/):
 fetchWorkspaces is a POST of ``{"ids": [...]}``; searchContainers a GET with ``searchQuery``
 (and, optionally, ``workspaceId``); onEntityAssociated / onEntityDisassociated a PUT with
-``entity``, ``associatedWith`` / ``disassociatedFrom`` and ``user``. Answers are checked against the documented shapes and every
-deviation is reported as a ``problem`` (the call itself still counts as made).
+``entity``, ``associatedWith`` / ``disassociatedFrom`` and ``user``. Answers are checked
+against the documented shapes and every deviation is reported as a ``problem`` (the call itself
+still counts as made).
 """
 
 from __future__ import annotations
