@@ -37,7 +37,7 @@ from connect.client import (
 from connect.models import Installation
 from incidents.models import Incident, PostIncidentReview, WorkspaceLink
 from incidents.models.outbox import SiteSyncStatus, SyncState, mark_changed
-from incidents.sync.payloads import incident_to_jira, review_to_jira
+from incidents.sync.payloads import current_payloads
 
 logger = logging.getLogger(__name__)
 
@@ -316,7 +316,6 @@ def record_site_success(installation_id: int, unknown_project_keys: Iterable[str
 ENTITY_MODELS = {Kind.INCIDENT: Incident, Kind.REVIEW: PostIncidentReview}
 # Tombstones checked per site and round: one GET each, so fewer than a bulk send.
 VERIFY_BATCH = 100
-TO_JIRA = {Kind.INCIDENT: incident_to_jira, Kind.REVIEW: review_to_jira}
 REQUEST_KEY = {Kind.INCIDENT: "incidents", Kind.REVIEW: "reviews"}
 
 
@@ -370,25 +369,19 @@ class SiteSender:
             yield [Outcome(r, delivered=True, present=False) for r in chunk]
 
     def entities(self, kind: str, rows: list[Claimed]) -> Iterable[list[Outcome]]:
-        model = ENTITY_MODELS[kind]
-        current = {
-            e.external_id: e
-            for e in model.objects.for_jira()
-            .select_related("workspace")
-            .filter(external_id__in=[r.external_id for r in rows])
-        }
+        current = current_payloads(ENTITY_MODELS[kind], [r.external_id for r in rows])
         linked = set(
             WorkspaceLink.objects.filter(
                 installation=self.installation,
-                workspace_id__in={e.workspace_id for e in current.values()},
+                workspace_id__in={e.workspace_pk for e in current.values()},
             ).values_list("workspace_id", flat=True)
         )
         upserts: dict[str, list[tuple[Claimed, dict]]] = defaultdict(list)
         deletes: list[Claimed] = []
         for row in rows:
             entity = current.get(row.external_id)
-            if entity is not None and entity.workspace_id in linked and not row.withheld:
-                upserts[entity.workspace.external_id].append((row, TO_JIRA[kind](entity)))
+            if entity is not None and entity.workspace_pk in linked and not row.withheld:
+                upserts[entity.workspace_id].append((row, entity.payload))
             else:
                 deletes.append(row)
         if upserts:
