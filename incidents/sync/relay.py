@@ -213,34 +213,53 @@ def complete(outcomes: Iterable[Outcome], config: RelayConfig | None = None) -> 
 
 
 def _record_delivered(rows: list[tuple], now) -> None:
-    """Write delivered rows: one UPDATE for what they share, then one parametrised statement
-    run for each row's own values (`bulk_update`'s CASE expressions are far slower at 1000)."""
+    """Write delivered rows in one statement: `WITH v AS (VALUES …) UPDATE … FROM v` joins
+    each row's own values (sequence number, presence, refusal, tombstone check time) by id.
+    PostgreSQL and SQLite (3.33+) both run it; `bulk_update`'s CASE expressions and one
+    statement per row are far slower at 1000."""
     if not rows:
         return
-    SyncState.objects.filter(id__in=[row[-1] for row in rows]).update(
-        pending=False,
-        claimed_until=None,
-        claimed_by="",
-        synced_at=now,
-        attempts=0,
-        last_attempt_error="",
-    )
     meta = SyncState._meta
-    verify_field = meta.get_field("verify_at")
-    columns = ["sent_sequence_number", "present_in_jira", "error", "verify_at"]
     quote = connection.ops.quote_name
-    # Only quoted column names from the model's own metadata are interpolated.
-    sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608
-        quote(meta.db_table),
-        ", ".join(f"{quote(meta.get_field(c).column)} = %s" for c in columns),
-        quote(meta.pk.column),
+    column = {
+        name: quote(meta.get_field(name).column)
+        for name in (
+            "sent_sequence_number",
+            "present_in_jira",
+            "error",
+            "verify_at",
+            "pending",
+            "claimed_until",
+            "claimed_by",
+            "synced_at",
+            "attempts",
+            "last_attempt_error",
+        )
+    }
+    verify_field = meta.get_field("verify_at")
+    synced_at = meta.get_field("synced_at").get_db_prep_value(now, connection)
+    if connection.vendor == "postgresql":
+        placeholder = "(%s::bigint, %s::bigint, %s::boolean, %s::text, %s::timestamptz)"
+    else:
+        placeholder = "(%s, %s, %s, %s, %s)"
+    values, params = [], []
+    for usn, present, error, verify, pk in rows:
+        values.append(placeholder)
+        params += [pk, usn, present, error, verify_field.get_db_prep_value(verify, connection)]
+    table = quote(meta.db_table)
+    # Only quoted names from the model's own metadata are interpolated; values are parameters.
+    sql = (
+        f"WITH v(id, usn, present, error, verify_at) AS (VALUES {', '.join(values)}) "  # noqa: S608
+        f"UPDATE {table} SET "
+        f"{column['sent_sequence_number']} = v.usn, {column['present_in_jira']} = v.present, "
+        f"{column['error']} = v.error, {column['verify_at']} = v.verify_at, "
+        f"{column['pending']} = %s, {column['claimed_until']} = NULL, "
+        f"{column['claimed_by']} = '', {column['synced_at']} = %s, {column['attempts']} = 0, "
+        f"{column['last_attempt_error']} = '' "
+        f"FROM v WHERE {table}.{quote(meta.pk.column)} = v.id"
     )
-    params = [
-        (usn, present, error, verify_field.get_db_prep_value(verify, connection), pk)
-        for usn, present, error, verify, pk in rows
-    ]
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        cursor.execute(sql, [*params, False, synced_at])
 
 
 def mark_changed_rows(rows: list[Claimed]) -> None:
