@@ -9,7 +9,7 @@ many-to-many set is not known to `Model.full_clean()`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
@@ -122,7 +122,7 @@ class Association(models.Model):
         help_text="An issue key such as OPS-12, or a service id.",
     )
 
-    VALUE_VALIDATORS = {
+    VALUE_VALIDATORS: ClassVar[dict[str, Callable[[str], None]]] = {
         AssociationType.ISSUE: validate_issue_id_or_key,
         AssociationType.SERVICE: validate_service_id_or_key,
     }

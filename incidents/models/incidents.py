@@ -21,7 +21,7 @@ from incidents.validators import (
 )
 
 
-class IncidentQuerySet(SequencedQuerySet):
+class IncidentQuerySet(SequencedQuerySet["Incident"]):
     def for_jira(self) -> IncidentQuerySet:
         """Incidents with everything `incident_to_jira` reads, in a constant number of queries."""
         return self.prefetch_related(

@@ -22,7 +22,7 @@ from incidents.validators import (
 )
 
 
-class ReviewQuerySet(SequencedQuerySet):
+class ReviewQuerySet(SequencedQuerySet["PostIncidentReview"]):
     def for_jira(self) -> ReviewQuerySet:
         """Reviews with everything `review_to_jira` reads, in a constant number of queries."""
         return self.prefetch_related(
