@@ -18,9 +18,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from connect.client import (
@@ -143,7 +144,10 @@ def claim(
                 claimed_until=now + timedelta(seconds=config.lease_seconds),
                 claimed_by=worker_id[:64],
             )
-    return [Claimed(r[0], installation_id, kind, *r[1:6], r[6] is not None) for r in rows]
+    return [
+        Claimed(r[0], installation_id, kind, r[1], r[2], r[3], r[4], r[5], r[6] is not None)
+        for r in rows
+    ]
 
 
 # --- Outcomes --------------------------------------------------------------------------------
@@ -232,8 +236,8 @@ def _record_delivered(rows: list[tuple], now) -> None:
     # Only quoted column names from the model's own metadata are interpolated.
     sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608
         quote(meta.db_table),
-        ", ".join(f"{quote(meta.get_field(c).column)} = %s" for c in columns),
-        quote(meta.pk.column),
+        ", ".join(f"{quote(_column(c))} = %s" for c in columns),
+        quote(_column(meta.pk.name)),
     )
     params = [
         (usn, present, error, verify_field.get_db_prep_value(verify, connection), pk)
@@ -241,6 +245,13 @@ def _record_delivered(rows: list[tuple], now) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+def _column(name: str) -> str:
+    """The column of one of SyncState's concrete fields (get_field may return a relation too)."""
+    model_field = SyncState._meta.get_field(name)
+    assert isinstance(model_field, models.Field) and model_field.column is not None
+    return model_field.column
 
 
 def mark_changed_rows(rows: list[Claimed]) -> None:
@@ -313,11 +324,17 @@ def record_site_success(installation_id: int, unknown_project_keys: Iterable[str
 
 # --- Sending ---------------------------------------------------------------------------------
 
-ENTITY_MODELS = {Kind.INCIDENT: Incident, Kind.REVIEW: PostIncidentReview}
+ENTITY_MODELS: dict[str, type[Incident] | type[PostIncidentReview]] = {
+    Kind.INCIDENT: Incident,
+    Kind.REVIEW: PostIncidentReview,
+}
 # Tombstones checked per site and round: one GET each, so fewer than a bulk send.
 VERIFY_BATCH = 100
-TO_JIRA = {Kind.INCIDENT: incident_to_jira, Kind.REVIEW: review_to_jira}
-REQUEST_KEY = {Kind.INCIDENT: "incidents", Kind.REVIEW: "reviews"}
+TO_JIRA: dict[str, Callable[[Any], dict]] = {
+    Kind.INCIDENT: incident_to_jira,
+    Kind.REVIEW: review_to_jira,
+}
+REQUEST_KEY: dict[str, str] = {Kind.INCIDENT: "incidents", Kind.REVIEW: "reviews"}
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:
