@@ -52,6 +52,7 @@ class IncidentAdminForm(forms.ModelForm):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        assert cleaned is not None  # ModelForm.clean() returns cleaned_data
         containers = cleaned.get("affected_containers")
         if containers is not None:
             try:
@@ -83,6 +84,7 @@ class ReviewAdminForm(forms.ModelForm):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        assert cleaned is not None  # ModelForm.clean() returns cleaned_data
         incidents = cleaned.get("incidents")
         if incidents is not None:
             try:
@@ -101,7 +103,8 @@ class AssociationFormSet(BaseInlineFormSet):
             form
             for form in self.forms
             if getattr(form, "cleaned_data", None)  # empty extra forms have {}
-            and not (self.can_delete and self._should_delete_form(form))
+            # Django's own test for a ticked DELETE; private, so django-stubs leave it out.
+            and not (self.can_delete and self._should_delete_form(form))  # type: ignore[attr-defined]
         ]
         try:
             validate_association_count(len(kept))
