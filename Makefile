@@ -60,9 +60,11 @@ serve: install
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# mypy's Django plugin loads the settings, which refuse to load without a SECRET_KEY.
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	SECRET_KEY=$${SECRET_KEY:-mypy-only-reads-the-settings} $(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff check --fix .
