@@ -6,16 +6,26 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 JIRASIM_PORT ?= 8100
 
-.PHONY: run demo serve test lint format install clean
+.PHONY: run demo serve test lint format install lock clean
 
-$(VENV)/.installed: pyproject.toml
+# Exact versions (with hashes) from requirements.lock, then the project itself without resolving
+# anything again; pyproject.toml keeps the ranges, `make lock` turns them into the lock.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $@
 
 install: $(VENV)/.installed
+
+# Re-resolve requirements.lock from pyproject.toml's ranges (the runtime dependencies and the
+# `test` extra, for every platform and Python >= 3.11), taking the newest versions they allow.
+# Commit the result; the next `make install` installs it.
+lock: install
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 \
+		--generate-hashes --upgrade --custom-compile-command 'make lock' --quiet -o requirements.lock
 
 # A local .env with a random SECRET_KEY and DEBUG on; never committed.
 .env:
@@ -50,13 +60,15 @@ serve: install
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# mypy's Django plugin loads the settings, which refuse to load without a SECRET_KEY.
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	SECRET_KEY=$${SECRET_KEY:-mypy-only-reads-the-settings} $(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -263,13 +263,14 @@ def floor(database_url: str, sites: list) -> tuple[float, int]:
     if database_url.startswith("sqlite"):
         import sqlite3
 
-        conn = sqlite3.connect(urlsplit(database_url).path)
-        rows = conn.execute(FLOOR_SQL.format(agg="group_concat(c.external_id, ',')")).fetchall()
+        lite = sqlite3.connect(urlsplit(database_url).path)
+        rows = lite.execute(FLOOR_SQL.format(agg="group_concat(c.external_id, ',')")).fetchall()
+        lite.close()
     else:
         import psycopg
 
-        with psycopg.connect(database_url) as conn:
-            rows = conn.execute(FLOOR_SQL.format(agg="string_agg(c.external_id, ',')")).fetchall()
+        with psycopg.connect(database_url) as pg:
+            rows = pg.execute(FLOOR_SQL.format(agg="string_agg(c.external_id, ',')")).fetchall()
     by_workspace: dict[str, list[dict]] = defaultdict(list)
     for eid, summary, desc, url, sev, status, created, updated, usn, ws, containers in rows:
         payload = {

@@ -4,19 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('connect', '0002_used_lifecycle_token'),
-        ('incidents', '0010_incident_workflow'),
+        ("connect", "0002_used_lifecycle_token"),
+        ("incidents", "0010_incident_workflow"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='syncstate',
-            index=models.Index(condition=models.Q(('pending', True)), fields=['installation', 'kind', 'changed_at', 'id'], name='sync_claim_idx'),
+            model_name="syncstate",
+            index=models.Index(
+                condition=models.Q(("pending", True)),
+                fields=["installation", "kind", "changed_at", "id"],
+                name="sync_claim_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='syncstate',
-            index=models.Index(condition=models.Q(('verify_at__isnull', False)), fields=['installation', 'kind', 'verify_at'], name='sync_tombstone_idx'),
+            model_name="syncstate",
+            index=models.Index(
+                condition=models.Q(("verify_at__isnull", False)),
+                fields=["installation", "kind", "verify_at"],
+                name="sync_tombstone_idx",
+            ),
         ),
     ]

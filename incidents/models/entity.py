@@ -9,8 +9,8 @@ many-to-many set is not known to `Model.full_clean()`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, ClassVar, Self
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, Self, TypeVar, cast
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
@@ -44,14 +44,18 @@ def entity_id_field(verbose_name: str) -> models.CharField:
     )
 
 
-class JiraEntityQuerySet(SequencedQuerySet):
+_JiraEntity = TypeVar("_JiraEntity", bound="JiraEntity")
+
+
+class JiraEntityQuerySet(SequencedQuerySet[_JiraEntity]):
     def for_jira(self) -> Self:
         """Entities with everything their payload reads (`incidents.sync.payloads`), in a
         constant number of queries."""
-        related = self.model._meta.get_field(self.model.RELATED_FIELD).related_model
+        field = cast("type[JiraEntity]", self.model).RELATED_FIELD
+        related = self.model._meta.get_field(field).related_model
         return self.prefetch_related(
             Prefetch(
-                self.model.RELATED_FIELD,
+                field,
                 queryset=related._default_manager.only("id", "external_id"),  # type: ignore[union-attr]
             ),
             "associations",
@@ -150,7 +154,7 @@ class Association(models.Model):
         help_text="An issue key such as OPS-12, or a service id.",
     )
 
-    VALUE_VALIDATORS = {
+    VALUE_VALIDATORS: ClassVar[dict[str, Callable[[str], None]]] = {
         AssociationType.ISSUE: validate_issue_id_or_key,
         AssociationType.SERVICE: validate_service_id_or_key,
     }

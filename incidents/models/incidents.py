@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -78,7 +78,7 @@ class Incident(JiraEntity):
         "of the incident's workspace.",
     )
 
-    objects = JiraEntityQuerySet.as_manager()
+    objects = JiraEntityQuerySet["Incident"].as_manager()
 
     #: Who (a user) or what (e.g. "API: deploy-bot") makes the next `save()`, for the timeline.
     changed_by: Any = None
@@ -121,7 +121,7 @@ class Incident(JiraEntity):
             if before is not None:
                 self._record_timeline(before)
 
-    def _record_timeline(self, before: dict[str, Any]) -> None:
+    def _record_timeline(self, before: Mapping[str, Any]) -> None:
         entries = []
         for field, kind in (
             ("status", IncidentUpdate.Kind.STATUS),

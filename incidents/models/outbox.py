@@ -11,7 +11,7 @@ row pending.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
 from django.db import models
@@ -148,7 +148,7 @@ class SiteSyncStatus(models.Model):
 
 def mark_changed(
     kind: str,
-    installation_ids_by_external_id: dict[str, Iterable[int]],
+    installation_ids_by_external_id: Mapping[str, Iterable[int]],
     *,
     now=None,
     present_in_jira: bool | None = None,

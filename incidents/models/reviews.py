@@ -43,7 +43,7 @@ class PostIncidentReview(JiraEntity):
         "of the review's workspace.",
     )
 
-    objects = JiraEntityQuerySet.as_manager()
+    objects = JiraEntityQuerySet["PostIncidentReview"].as_manager()
 
     SYNC_KIND = SyncState.Kind.REVIEW
     RELATED_FIELD = "incidents"

@@ -6,6 +6,9 @@ from that incident (and component); saving creates the review and opens it in th
 
 from __future__ import annotations
 
+from typing import cast
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
@@ -60,9 +63,10 @@ class CreateReviewForm(ReviewAdminForm):
     def __init__(self, *args, incident: Incident, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["workspace"].disabled = True
-        self.fields["incidents"].queryset = Incident.objects.filter(
-            workspace_id=incident.workspace_id
-        ).only("pk", "external_id", "summary")
+        incidents = cast(forms.ModelMultipleChoiceField, self.fields["incidents"])
+        incidents.queryset = Incident.objects.filter(workspace_id=incident.workspace_id).only(
+            "pk", "external_id", "summary"
+        )
 
 
 def save_review(form: CreateReviewForm) -> PostIncidentReview | None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from connect.client import (
@@ -143,7 +143,10 @@ def claim(
                 claimed_until=now + timedelta(seconds=config.lease_seconds),
                 claimed_by=worker_id[:64],
             )
-    return [Claimed(r[0], installation_id, kind, *r[1:6], r[6] is not None) for r in rows]
+    return [
+        Claimed(r[0], installation_id, kind, r[1], r[2], r[3], r[4], r[5], r[6] is not None)
+        for r in rows
+    ]
 
 
 # --- Outcomes --------------------------------------------------------------------------------
@@ -222,7 +225,7 @@ def _record_delivered(rows: list[tuple], now) -> None:
     meta = SyncState._meta
     quote = connection.ops.quote_name
     column = {
-        name: quote(meta.get_field(name).column)
+        name: quote(_column(name))
         for name in (
             "sent_sequence_number",
             "present_in_jira",
@@ -256,10 +259,17 @@ def _record_delivered(rows: list[tuple], now) -> None:
         f"{column['pending']} = %s, {column['claimed_until']} = NULL, "
         f"{column['claimed_by']} = '', {column['synced_at']} = %s, {column['attempts']} = 0, "
         f"{column['last_attempt_error']} = '' "
-        f"FROM v WHERE {table}.{quote(meta.pk.column)} = v.id"
+        f"FROM v WHERE {table}.{quote(_column(meta.pk.name))} = v.id"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, False, synced_at])
+
+
+def _column(name: str) -> str:
+    """The column of one of SyncState's concrete fields (get_field may return a relation too)."""
+    model_field = SyncState._meta.get_field(name)
+    assert isinstance(model_field, models.Field) and model_field.column is not None
+    return model_field.column
 
 
 def mark_changed_rows(rows: list[Claimed]) -> None:
@@ -332,10 +342,13 @@ def record_site_success(installation_id: int, unknown_project_keys: Iterable[str
 
 # --- Sending ---------------------------------------------------------------------------------
 
-ENTITY_MODELS = {Kind.INCIDENT: Incident, Kind.REVIEW: PostIncidentReview}
+ENTITY_MODELS: dict[str, type[Incident] | type[PostIncidentReview]] = {
+    Kind.INCIDENT: Incident,
+    Kind.REVIEW: PostIncidentReview,
+}
 # Tombstones checked per site and round: one GET each, so fewer than a bulk send.
 VERIFY_BATCH = 100
-REQUEST_KEY = {Kind.INCIDENT: "incidents", Kind.REVIEW: "reviews"}
+REQUEST_KEY: dict[str, str] = {Kind.INCIDENT: "incidents", Kind.REVIEW: "reviews"}
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:

@@ -196,6 +196,7 @@ def test_associated_call_records_and_answers_200_with_an_empty_object(client, wo
     assert response.status_code == 200
     assert response.json() == {}
     row = EntityAssociation.objects.get()
+    assert row.container is not None
     assert (row.container.external_id, row.target_id, row.associated_by) == (
         "payments-db",
         "10001",

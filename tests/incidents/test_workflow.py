@@ -110,7 +110,9 @@ def test_resolving_stamps_the_resolution_time_and_reopening_clears_it():
     incident.status = Incident.Status.RESOLVED
     incident.save()
     assert incident.resolved_at is not None
-    assert timedelta(hours=2) <= incident.time_to_resolve < timedelta(hours=2, minutes=1)
+    time_to_resolve = incident.time_to_resolve
+    assert time_to_resolve is not None
+    assert timedelta(hours=2) <= time_to_resolve < timedelta(hours=2, minutes=1)
     incident.status = Incident.Status.OPEN
     incident.save()
     assert Incident.objects.get(pk=incident.pk).resolved_at is None

@@ -11,6 +11,8 @@ that check runs `SYNC_VERIFY_DELETE_SECONDS` after a delete precisely to outlast
 in flight.
 """
 
+from typing import ClassVar
+
 import pytest
 from django.test import override_settings
 from django.utils import timezone
@@ -19,9 +21,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from connect.client import JiraClient
+from connect.models import Installation
 from incidents.models import Container, Incident, PostIncidentReview, Workspace
 from incidents.models.outbox import SiteSyncStatus, SyncState
 from incidents.sync.relay import SiteSender, claim, complete, relay_once
+from jirasim.simulator import Simulator
 from tests.sync.conftest import drain, fast_config, jira_view, portal_view
 
 pytestmark = pytest.mark.django_db
@@ -32,8 +36,9 @@ TEXT = st.text(alphabet="abcdefghij ", min_size=1, max_size=20)
 
 
 class SyncMachine(RuleBasedStateMachine):
-    sim = None
-    site = None
+    # Set by the test before it runs the machine.
+    sim: ClassVar[Simulator]
+    site: ClassVar[Installation]
 
     def __init__(self):
         super().__init__()

@@ -60,6 +60,7 @@ def _save() -> tuple[Callable[[], object], Callable[[], bool]]:
 def _create() -> tuple[Callable[[], object], Callable[[], bool]]:
     _, workspace = _linked_incident()
     container = Container.objects.filter(workspace=workspace).first()
+    assert container is not None
 
     def edit() -> None:
         new = Incident(
