@@ -5,8 +5,10 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 JIRASIM_PORT ?= 8100
+# Atlassian's Forge manifest validator (@forge/manifest, pinned in its package-lock.json).
+FORGE_LINT := tools/forge-lint
 
-.PHONY: run demo serve test lint format install clean
+.PHONY: run demo serve test lint format install forge-lint clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
@@ -16,6 +18,20 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 install: $(VENV)/.installed
+
+# The test of `manage.py forge_manifest` runs Atlassian's validator on what it renders. It needs
+# Node.js 18+ and npm; without them the test is skipped, except under REQUIRE_FORGE_LINT=1 (CI).
+forge-lint: $(FORGE_LINT)/node_modules/.installed
+
+$(FORGE_LINT)/node_modules/.installed: $(FORGE_LINT)/package.json $(FORGE_LINT)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "cd $(FORGE_LINT) && npm ci"; \
+		cd $(FORGE_LINT) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	elif [ "$(REQUIRE_FORGE_LINT)" = 1 ]; then \
+		echo "REQUIRE_FORGE_LINT=1 but npm is not installed (Node.js 18+ and npm are needed)." >&2; exit 1; \
+	else \
+		echo "Note: npm not found, so the Forge manifest test will be skipped (it needs Node.js 18+ and npm)."; \
+	fi
 
 # A local .env with a random SECRET_KEY and DEBUG on; never committed.
 .env:
@@ -47,7 +63,7 @@ serve: install
 	trap 'trap - INT TERM EXIT; kill $$worker 2>/dev/null' INT TERM EXIT; \
 	$(VENV)/bin/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) portal.wsgi
 
-test: install
+test: install forge-lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
@@ -59,4 +75,4 @@ format: install
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis $(FORGE_LINT)/node_modules
