@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 JIRASIM_PORT ?= 8100
+# Where `make run` keeps the admin login it creates the first time.
+ADMIN_PASSWORD_FILE ?= var/admin-password.txt
 # Atlassian's Forge manifest validator (@forge/manifest, pinned in its package-lock.json).
 FORGE_LINT := tools/forge-lint
 
@@ -38,12 +40,15 @@ $(FORGE_LINT)/node_modules/.installed: $(FORGE_LINT)/package.json $(FORGE_LINT)/
 	@$(PYTHON) -c 'import secrets; print(f"SECRET_KEY={secrets.token_urlsafe(50)}\nDEBUG=true")' > .env
 	@echo "Wrote .env for local use (DEBUG on, random SECRET_KEY)."
 
-# The web server and one sync worker; Ctrl-C stops both.
+# The web server and one sync worker; Ctrl-C stops both. CONNECT_BASE_URL (the descriptor's
+# baseUrl) is the address served, http://HOST:PORT, unless the environment or .env sets it.
 run: install .env
 	@mkdir -p var
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py ensure_admin
-	@$(PY) manage.py jira_sync & worker=$$!; \
+	$(PY) manage.py ensure_admin --password-file $(ADMIN_PASSWORD_FILE)
+	@CONNECT_BASE_URL=$$($(PY) -m portal.local_url $(HOST) $(PORT)) || exit 1; \
+	export CONNECT_BASE_URL; echo "CONNECT_BASE_URL=$$CONNECT_BASE_URL"; \
+	$(PY) manage.py jira_sync & worker=$$!; \
 	trap 'trap - INT TERM EXIT; kill $$worker 2>/dev/null' INT TERM EXIT; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
