@@ -42,6 +42,8 @@ $(FORGE_LINT)/node_modules/.installed: $(FORGE_LINT)/package.json $(FORGE_LINT)/
 
 # The web server and one sync worker; Ctrl-C stops both. CONNECT_BASE_URL (the descriptor's
 # baseUrl) is the address served, http://HOST:PORT, unless the environment or .env sets it.
+# Django's development server, for local use (its "not for production" banner is left out:
+# production is `make serve`).
 run: install .env
 	@mkdir -p var
 	$(PY) manage.py migrate --no-input
@@ -50,7 +52,7 @@ run: install .env
 	export CONNECT_BASE_URL; echo "CONNECT_BASE_URL=$$CONNECT_BASE_URL"; \
 	$(PY) manage.py jira_sync & worker=$$!; \
 	trap 'trap - INT TERM EXIT; kill $$worker 2>/dev/null' INT TERM EXIT; \
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	DJANGO_RUNSERVER_HIDE_WARNING=true $(PY) manage.py runserver $(HOST):$(PORT)
 
 # jirasim, the portal and a worker on their own database (var/demo/), with demo data; Ctrl-C stops all.
 demo: install .env
