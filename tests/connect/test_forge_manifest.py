@@ -530,6 +530,7 @@ def test_command_prints_yaml_on_stdout(capsys):
     captured = capsys.readouterr()
     assert yaml.safe_load(captured.out) == build_forge_manifest().data
     assert "forge deploy -e production" in captured.err
+    assert "the site appears in the admin under Atlassian Connect > Jira sites." in captured.err
 
 
 def test_command_app_id_option_wins_over_the_setting(capsys):
