@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 # The test of `manage.py forge_manifest` runs Atlassian's validator on what it renders. It needs
-# Node.js 18+ and npm; without them the test is skipped, except under REQUIRE_FORGE_LINT=1 (CI).
+# Node.js 20+ and npm; without them the test is skipped, except under REQUIRE_FORGE_LINT=1 (CI).
 forge-lint: $(FORGE_LINT)/node_modules/.installed
 
 $(FORGE_LINT)/node_modules/.installed: $(FORGE_LINT)/package.json $(FORGE_LINT)/package-lock.json
@@ -30,9 +30,9 @@ $(FORGE_LINT)/node_modules/.installed: $(FORGE_LINT)/package.json $(FORGE_LINT)/
 		echo "cd $(FORGE_LINT) && npm ci"; \
 		cd $(FORGE_LINT) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
 	elif [ "$(REQUIRE_FORGE_LINT)" = 1 ]; then \
-		echo "REQUIRE_FORGE_LINT=1 but npm is not installed (Node.js 18+ and npm are needed)." >&2; exit 1; \
+		echo "REQUIRE_FORGE_LINT=1 but npm is not installed (Node.js 20+ and npm are needed)." >&2; exit 1; \
 	else \
-		echo "Note: npm not found, so the Forge manifest test will be skipped (it needs Node.js 18+ and npm)."; \
+		echo "Note: npm not found, so the Forge manifest test will be skipped (it needs Node.js 20+ and npm)."; \
 	fi
 
 # A local .env with a random SECRET_KEY and DEBUG on; never committed.

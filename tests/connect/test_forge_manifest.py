@@ -359,16 +359,24 @@ REFUSED: dict[str, tuple[Callable[[], str], str]] = {
 }
 
 
+def node_major_version(node: str) -> int | None:
+    result = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30)
+    match = re.match(r"v(\d+)\.", result.stdout)
+    return int(match.group(1)) if match else None
+
+
 @pytest.fixture(scope="module")
 def forge_verdicts(tmp_path_factory) -> dict[str, tuple[bool, list[str]]]:
     """Every case above through `tools/forge-lint/lint.js` in one node run (the validator takes
     seconds to start): case → (accepted, error messages)."""
     node = shutil.which("node")
+    version = node_major_version(node) if node else None
     installed = (FORGE_LINT / "node_modules" / "@forge" / "manifest" / "package.json").is_file()
-    if not (node and installed):
+    if not (version and version >= 20 and installed):
         reason = (
-            "Atlassian's manifest validator needs Node.js 18+ and `make forge-lint` (npm ci in "
-            f"tools/forge-lint); found node={node}, @forge/manifest installed={installed}"
+            "Atlassian's manifest validator needs Node.js 20+ and `make forge-lint` (npm ci in "
+            f"tools/forge-lint); found node={node} (major version {version}), "
+            f"@forge/manifest installed={installed}"
         )
         if os.environ.get("REQUIRE_FORGE_LINT") == "1":
             pytest.fail(f"REQUIRE_FORGE_LINT=1 but {reason}")
