@@ -381,6 +381,7 @@ def forge_verdicts(tmp_path_factory) -> dict[str, tuple[bool, list[str]]]:
         if os.environ.get("REQUIRE_FORGE_LINT") == "1":
             pytest.fail(f"REQUIRE_FORGE_LINT=1 but {reason}")
         pytest.skip(reason)
+    assert node is not None
     folder = tmp_path_factory.mktemp("forge-manifests")
     texts = {case: render() for case, render in ACCEPTED.items()}
     texts |= {case: render() for case, (render, _) in REFUSED.items()}
