@@ -12,6 +12,7 @@ from django.db.models import Count, Prefetch, Q
 
 from connect.admin import InstallationAdmin
 from connect.models import Installation
+from incidents import site_carry_over
 from incidents.admin_display import badge
 from incidents.forms import AssociationFormSet, IncidentAdminForm, ReviewAdminForm
 from incidents.models import (
@@ -340,6 +341,8 @@ class LinkedWorkspaceInline(admin.TabularInline):
 class InstallationWithWorkspacesAdmin(SiteSyncAdmin, InstallationAdmin):
     """connect's read-only Installation admin, plus the workspaces each site can see and what
     the sync still has to send it (`sync_admin.SiteSyncAdmin`)."""
+
+    actions = [*SiteSyncAdmin.actions, site_carry_over.carry_over_links_action]
 
     def get_inlines(self, request, obj):
         return [*super().get_inlines(request, obj), LinkedWorkspaceInline]

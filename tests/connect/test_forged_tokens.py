@@ -316,7 +316,7 @@ CALL_CASES = [
         "token in header and query",
         lambda w: call(hs(), query=f"{ACTION_QUERY}&jwt={hs()}"),
         401,
-        "ambiguous_token",
+        "token_in_query",
     ),
     Case(
         "token living for a day",
