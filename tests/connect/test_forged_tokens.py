@@ -418,7 +418,7 @@ INSTALL_CASES = [
     ),
     Case(
         "deeply nested install body",
-        install_with_raw_body(b"[" * 50_000 + b"]" * 50_000),
+        install_with_raw_body(b"[" * 30_000 + b"]" * 30_000),
         400,
         "malformed_payload",
     ),
