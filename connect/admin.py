@@ -41,7 +41,7 @@ class InstallationAdmin(admin.ModelAdmin):
         "installed_at",
         "updated_at",
         "client_key",
-        "superseded_by",
+        "superseded_by_row",
     )
     list_filter = ("state", "enabled", SupersededFilter, "product_type")
     list_select_related = ("superseded_by",)
@@ -64,7 +64,7 @@ class InstallationAdmin(admin.ModelAdmin):
         "installed_at",
         "updated_at",
         "uninstalled_at",
-        "superseded_by",
+        "superseded_by_row",
         "superseded_at",
         "supersedes_rows",
         "last_lifecycle_iat",
@@ -74,6 +74,12 @@ class InstallationAdmin(admin.ModelAdmin):
     @admin.display(description="Site", ordering="base_url")
     def site(self, obj: Installation) -> str:
         return str(obj)
+
+    @admin.display(description="Superseded by", ordering="superseded_by__base_url")
+    def superseded_by_row(self, obj: Installation) -> str:
+        """The installation of the same site that replaced this one, with its clientKey."""
+        newer = obj.superseded_by
+        return f"{newer} ({newer.client_key})" if newer is not None else "-"
 
     @admin.display(description="Supersedes")
     def supersedes_rows(self, obj: Installation) -> str:
