@@ -44,7 +44,6 @@ class InstallationAdmin(admin.ModelAdmin):
         "superseded_by_row",
     )
     list_filter = ("state", "enabled", SupersededFilter, "product_type")
-    list_select_related = ("superseded_by",)
     search_fields = ("base_url", "display_url", "client_key", "cloud_id", "installation_id")
     date_hierarchy = "installed_at"
     #: Everything but `shared_secret_encrypted`, which no page ever shows.
@@ -70,6 +69,13 @@ class InstallationAdmin(admin.ModelAdmin):
         "last_lifecycle_iat",
     )
     readonly_fields = fields
+
+    def get_list_select_related(self, request: HttpRequest):
+        """Whatever a subclass selects, plus the superseding row the list shows."""
+        selected = super().get_list_select_related(request)
+        if selected is True:
+            return True
+        return (*(selected or ()), "superseded_by")
 
     @admin.display(description="Site", ordering="base_url")
     def site(self, obj: Installation) -> str:

@@ -3,9 +3,10 @@
 Python's `json` module recurses once per nesting level, so tens of thousands of `[` (well under
 any size limit) end in `RecursionError`; it also accepts `NaN`, `Infinity`, duplicate keys (the
 last one wins, where another parser may take the first) and escaped control characters such as
-`\\u0000`, which PostgreSQL refuses to store in text. Every body is therefore checked here, before
-anything reads it: at most MAX_DEPTH levels of nesting, standard JSON only, no repeated key, and
-no C0 control character other than tab, newline and carriage return in any string or key.
+`\\u0000`, which PostgreSQL refuses to store in text. So every body is parsed here, and refused
+before any view sees it unless it is standard JSON, at most MAX_DEPTH levels deep, without a
+repeated key, and without a C0 control character (tab, newline and carriage return aside) in any
+string or key.
 """
 
 from __future__ import annotations
