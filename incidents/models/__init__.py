@@ -5,10 +5,12 @@
   validation, associated Jira issues and services);
 - `incidents` and `reviews`: the two entities Jira's Incidents page shows;
 - `timeline`: an incident's status and severity changes and notes;
+- `action_items`: what a post-incident review asks to be done;
 - `associations`: what Jira told us through onEntityAssociated;
 - `outbox`: what each Jira site must still receive.
 """
 
+from incidents.models.action_items import ReviewActionItem
 from incidents.models.associations import EntityAssociation, EntityKind
 from incidents.models.entity import (
     Association,
@@ -35,6 +37,7 @@ __all__ = [
     "IncidentUpdate",
     "JiraEntity",
     "PostIncidentReview",
+    "ReviewActionItem",
     "ReviewAssociation",
     "ReviewQuerySet",
     "SiteSyncStatus",
