@@ -4,7 +4,7 @@ actions. Thin: what the actions do is in `incidents.workflow`."""
 
 from __future__ import annotations
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import ValidationError
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, Value, When
@@ -69,6 +69,7 @@ def home(request: HttpRequest) -> HttpResponse:
         request,
         "incidents/pages/home.html",
         {
+            **admin.site.each_context(request),
             "title": "Incidents",
             "open_incidents": open_incidents,
             "open_total": sum(counts.values()),
@@ -112,6 +113,7 @@ def _render_incident(
         request,
         "incidents/pages/incident.html",
         {
+            **admin.site.each_context(request),
             "title": f"{incident.external_id}: {incident.summary}",
             "incident": incident,
             "sites": sites,

@@ -1,11 +1,13 @@
 """The home page and an incident's page: who may see them, what they show, the quick actions."""
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
-from django.urls import reverse
+from django.urls import resolve, reverse
 from django.utils import timezone
 
+from connect.descriptor import operations_module
 from incidents.models import Incident, IncidentUpdate, PostIncidentReview, ReviewActionItem
 from incidents.models.outbox import SiteSyncStatus, SyncState
 from incidents.workflow import declare_incident
@@ -262,3 +264,11 @@ def test_an_incident_without_a_review_offers_to_write_one(ops_client):
     html = ops_client.get(page(incident.external_id)).content.decode()
     assert 'id="write-review"' in html
     assert PostIncidentReview.objects.count() == 0
+
+
+def test_the_modules_home_url_leads_to_the_home_page(ops_client, settings):
+    settings.CONNECT_BASE_URL = "https://ops.example.com"
+    home_url = operations_module()["homeUrl"]
+    assert home_url == "https://ops.example.com/"
+    assert resolve(urlsplit(home_url).path).url_name == "home"
+    assert ops_client.get(urlsplit(home_url).path).status_code == 200
