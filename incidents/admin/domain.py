@@ -10,6 +10,7 @@ so changing one would orphan what Jira already has.
 from django.contrib import admin, messages
 from django.db.models import Count, Prefetch, Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from incidents import workflow
@@ -119,8 +120,8 @@ class TimelineInline(admin.TabularInline):
     """The incident's timeline, read-only, with one empty row to add a note."""
 
     model = IncidentUpdate
-    fields = ("created_at", "entry", "actor", "message")
-    readonly_fields = ("created_at", "entry", "actor")
+    fields = ("when", "entry", "who", "message")
+    readonly_fields = ("when", "entry", "who")
     extra = 1
     can_delete = False
     verbose_name = "note"
@@ -132,11 +133,19 @@ class TimelineInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    @admin.display(description="when")
+    def when(self, obj):
+        return "" if obj.pk is None else f"{timezone.localtime(obj.created_at):%Y-%m-%d %H:%M:%S}"
+
+    @admin.display(description="who")
+    def who(self, obj):
+        return "you, on saving" if obj.pk is None else obj.actor
+
     @admin.display(description="what")
     def entry(self, obj):
         if obj.pk is None:
             return "New note"
-        if obj.old_value or obj.new_value:
+        if obj.kind != IncidentUpdate.Kind.DECLARED and (obj.old_value or obj.new_value):
             return f"{obj.get_kind_display()}: {obj.old_value or '—'} → {obj.new_value or '—'}"
         return obj.get_kind_display()
 

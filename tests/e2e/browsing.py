@@ -56,9 +56,13 @@ def choose(driver, field_id: str, search: str) -> None:
     assert any(search in text for text in chosen), chosen
 
 
-def saved_message(driver) -> str:
-    return (
-        wait(driver)
-        .until(visible.visibility_of_element_located((By.CSS_SELECTOR, ".messagelist .success")))
-        .text
-    )
+def saved_message(driver, containing: str = "") -> str:
+    """The page's success message, once it contains `containing` (the previous page's message
+    may still be showing right after a click)."""
+
+    def found(driver):
+        element = driver.find_element(By.CSS_SELECTOR, ".messagelist .success")
+        text = element.text
+        return text if element.is_displayed() and containing in text else False
+
+    return wait(driver).until(found, f"no success message containing {containing!r}")

@@ -104,7 +104,7 @@ def test_ops_staff_declare_note_resolve_and_review_an_incident(browser, demo, op
     choose(browser, "id_containers", "Ledger")
     screenshot(browser, "declare")
     browser.find_element(By.CSS_SELECTOR, "#declare-form [name=_declare]").click()
-    assert "you are its commander" in saved_message(browser)
+    saved_message(browser, "you are its commander")
     page_url = browser.current_url
     incident_id = page_url.rstrip("/").rsplit("/", 1)[-1]
     assert page_url == f"{portal}/incidents/{incident_id}/"
@@ -128,10 +128,10 @@ def test_ops_staff_declare_note_resolve_and_review_an_incident(browser, demo, op
     browser.get(page_url)
     browser.find_element(By.ID, "note-message").send_keys("Rolled back ledger 4.2.1")
     browser.find_element(By.ID, "add-note").click()
-    assert "Note added" in saved_message(browser)
+    saved_message(browser, "Note added")
     assert "Rolled back ledger 4.2.1" in text_of(browser, "#timeline .timeline-note")
     browser.find_element(By.ID, "resolve").click()
-    assert "Resolved." in saved_message(browser)
+    saved_message(browser, "Resolved.")
     assert text_of(browser, "#time-to-resolve")
     assert "open → resolved" in text_of(browser, "#timeline .timeline-status")
     assert "In sync" in text_of(browser, "#incident-sync") or "being sent" in text_of(
@@ -139,6 +139,13 @@ def test_ops_staff_declare_note_resolve_and_review_an_incident(browser, demo, op
     )
     jira_entity(demo, "incidents", incident_id, lambda data: data["status"] == "resolved")
     screenshot(browser, "incident-page")
+
+    # The admin page of the incident shows the same timeline, the sync sentence first.
+    browser.find_element(By.ID, "edit-incident").click()
+    assert "Rolled back ledger 4.2.1" in text_of(browser, "#updates-group")
+    assert text_of(browser, "#jira-sync-summary").startswith("On 1 Jira site")
+    screenshot(browser, "admin-incident")
+    browser.get(page_url)
 
     # The review, filled in for the incident; two action items.
     browser.find_element(By.ID, "write-review").click()
@@ -156,7 +163,7 @@ def test_ops_staff_declare_note_resolve_and_review_an_incident(browser, demo, op
     ).send_keys("Retry budget for card payments")
     browser.find_element(By.ID, "id_action_items-1-issue_key").send_keys("ops-42")
     browser.find_element(By.CSS_SELECTOR, "input[name=_continue]").click()
-    assert "was added successfully" in saved_message(browser)
+    saved_message(browser, "was added successfully")
     review_url = browser.current_url
     assert (
         "Outstanding actions"
@@ -171,7 +178,7 @@ def test_ops_staff_declare_note_resolve_and_review_an_incident(browser, demo, op
         if not box.is_selected():
             box.click()
     browser.find_element(By.CSS_SELECTOR, "input[name=_continue]").click()
-    assert "was changed successfully" in saved_message(browser)
+    saved_message(browser, "was changed successfully")
     assert browser.current_url == review_url
     assert Select(browser.find_element(By.ID, "id_status")).first_selected_option.text == (
         "Completed"
@@ -230,5 +237,5 @@ def test_at_phone_width_the_list_shows_what_matters_and_declaring_works(browser,
     assert _right_edge(browser, submit) <= viewport + 1
     screenshot(browser, "declare-phone", whole_page=False)
     submit.click()
-    assert "you are its commander" in saved_message(browser)
+    saved_message(browser, "you are its commander")
     assert "Phone-declared: login page blank" in text_of(browser, "h1")

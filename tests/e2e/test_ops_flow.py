@@ -96,7 +96,7 @@ def test_ops_staff_raise_an_incident_see_it_in_jira_then_resolve_it(browser, dem
         choose(browser, "id_affected_containers", name)
     browser.find_element(By.ID, "id_description").send_keys("Ledger **write latency** is up.")
     browser.find_element(By.CSS_SELECTOR, "input[name=_save]").click()
-    assert "was added successfully" in saved_message(browser)
+    saved_message(browser, "was added successfully")
 
     browser.find_element(By.LINK_TEXT, INCIDENT_ID).click()
     change_url = browser.current_url
@@ -111,7 +111,7 @@ def test_ops_staff_raise_an_incident_see_it_in_jira_then_resolve_it(browser, dem
     browser.get(change_url)
     Select(browser.find_element(By.ID, "id_status")).select_by_value("resolved")
     browser.find_element(By.CSS_SELECTOR, "input[name=_continue]").click()
-    assert "was changed successfully" in saved_message(browser)
+    saved_message(browser, "was changed successfully")
     wait_until_synced(browser, change_url, jira)
 
     resolved = jira_row(browser, jira, lambda row: row["status"] == "resolved")
