@@ -90,3 +90,42 @@ def test_the_site_page_hides_lifecycle_internals(admin_client):
     assert "Last lifecycle iat" not in html
     assert "Technical details" in html
     assert "Client key" in html  # folded away, not removed
+
+
+def _row(site, external_id, **fields):
+    return SyncState.objects.create(
+        installation=site, kind="incident", external_id=external_id, **fields
+    )
+
+
+def test_site_health_counts_each_sites_backlog_retries_and_refusals_in_two_queries(
+    django_assert_num_queries,
+):
+    busy, quiet = make_installation(), make_installation()
+    _row(busy, "INC-1", pending=True)
+    _row(busy, "INC-2", pending=True, last_attempt_error="Jira answered 503")
+    _row(busy, "INC-3", pending=False, error="summary is too long")
+    _row(quiet, "INC-1", pending=False)
+    with django_assert_num_queries(2):
+        health = {site.installation: site for site in overview.sites_health()}
+    assert (health[busy].backlog, health[busy].retrying, health[busy].failed) == (2, 1, 1)
+    assert health[busy].failing and not health[quiet].failing
+    assert (health[quiet].backlog, health[quiet].label) == (0, "Sending")
+
+
+def test_uninstalled_sites_are_left_out_of_the_health_and_the_banner():
+    gone = make_installation(state="uninstalled")
+    _row(gone, "INC-1", pending=True, last_attempt_error="Jira answered 401")
+    assert overview.sites_health() == []
+    assert overview.failing_banner() == ""
+
+
+def test_the_home_page_lists_every_site_with_its_figures(ops_client):
+    site = make_installation()
+    _row(site, "INC-1", pending=False, error="summary is too long")
+    response = ops_client.get(reverse("home"))
+    (shown,) = response.context["sites_health"]
+    assert (shown.installation, shown.failed) == (site, 1)
+    html = response.content.decode()
+    assert f"{site}: 1 refused by Jira" in html
+    assert "Failing" in html
