@@ -54,6 +54,12 @@ def declare_view(model_admin):
             "has_view_permission": model_admin.has_view_permission(request),
         }
         request.current_app = model_admin.admin_site.name
-        return TemplateResponse(request, "admin/incidents/incident/declare.html", context)
+        refused = request.method == "POST"  # a valid POST has redirected by now
+        return TemplateResponse(
+            request,
+            "admin/incidents/incident/declare.html",
+            context,
+            status=400 if refused else 200,
+        )
 
     return declare

@@ -67,7 +67,7 @@ def test_an_empty_summary_is_refused_and_nothing_is_declared(ops_client):
     response = ops_client.post(
         DECLARE, {"summary": "  ", "severity": "P3", "workspace": str(workspace.pk)}
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["form"].errors["summary"] == ["This field is required."]
     assert not Incident.objects.exists()
     workspace.refresh_from_db()
@@ -86,6 +86,7 @@ def test_a_container_of_another_workspace_is_refused_by_name(ops_client):
             "containers": [str(stranger.pk)],
         },
     )
+    assert response.status_code == 400
     errors = response.context["form"].non_field_errors()
     assert "Only containers of workspace “Payments”" in errors[0]
     assert "Indexer" in errors[0]
