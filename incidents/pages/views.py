@@ -161,13 +161,11 @@ def add_note(request: HttpRequest, external_id: str) -> HttpResponse:
     return HttpResponseRedirect(reverse("incident-page", args=[incident.external_id]) + "#timeline")
 
 
-QUICK_ACTIONS = {"resolve", "reopen", "severity"}
-
-
 @staff_member_required
 @require_POST
 def quick_action(request: HttpRequest, external_id: str) -> HttpResponse:
-    """Resolve, reopen or change the severity, through `save()` so the timeline records it."""
+    """Resolve, reopen, change the severity or take command, through `save()` so the timeline
+    records who did it."""
     incident = _incident(external_id)
     if not request.user.has_perm("incidents.change_incident"):
         return _refuse(request, incident, "You may not change incidents.", status=403)
@@ -176,6 +174,8 @@ def quick_action(request: HttpRequest, external_id: str) -> HttpResponse:
         fields = {"status": Incident.Status.RESOLVED}
     elif action == "reopen":
         fields = {"status": Incident.Status.OPEN}
+    elif action == "command":
+        fields = {"commander": request.user}
     elif action == "severity":
         severity = request.POST.get("severity", "")
         if severity not in Incident.Severity.values:
@@ -189,7 +189,9 @@ def quick_action(request: HttpRequest, external_id: str) -> HttpResponse:
         fields = {"severity": severity}
     else:
         return _refuse(
-            request, incident, f"Unknown action {action!r}: resolve, reopen or severity."
+            request,
+            incident,
+            f"Unknown action {action!r}: resolve, reopen, severity or command.",
         )
     changed = workflow.change_incident(incident, by=request.user, **fields)
     if changed:
@@ -197,6 +199,7 @@ def quick_action(request: HttpRequest, external_id: str) -> HttpResponse:
             "resolve": "Resolved.",
             "reopen": "Reopened.",
             "severity": f"Severity is now {incident.get_severity_display()}.",
+            "command": "You are now the commander.",
         }
         messages.success(request, words[action] + " Jira hears of it within seconds.")
     else:

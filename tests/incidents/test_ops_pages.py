@@ -173,7 +173,10 @@ def test_changing_the_severity_from_the_page_is_in_the_timeline(ops_client, ops_
     ("data", "message"),
     [
         ({"action": "severity", "severity": "P9"}, "Unknown severity &#x27;P9&#x27;"),
-        ({"action": "explode"}, "Unknown action &#x27;explode&#x27;"),
+        (
+            {"action": "explode"},
+            "Unknown action &#x27;explode&#x27;: resolve, reopen, severity or command.",
+        ),
     ],
 )
 def test_a_bad_quick_action_is_refused_and_changes_nothing(ops_client, data, message):
@@ -272,3 +275,18 @@ def test_the_modules_home_url_leads_to_the_home_page(ops_client, settings):
     assert home_url == "https://ops.example.com/"
     assert resolve(urlsplit(home_url).path).url_name == "home"
     assert ops_client.get(urlsplit(home_url).path).status_code == 200
+
+
+def test_taking_command_is_recorded_with_the_old_and_new_commander(
+    ops_client, ops_user, django_user_model
+):
+    former = django_user_model.objects.create_user("former", password="x", is_staff=True)
+    incident = make_incident(commander=former)
+    html = ops_client.get(page(incident.external_id)).content.decode()
+    assert 'id="take-command"' in html
+    ops_client.post(reverse("incident-action", args=[incident.external_id]), {"action": "command"})
+    incident.refresh_from_db()
+    assert incident.commander == ops_user
+    entry = incident.updates.get(kind=IncidentUpdate.Kind.COMMANDER)
+    assert (entry.old_value, entry.new_value, entry.author) == ("former", "opsy", ops_user)
+    assert 'id="take-command"' not in ops_client.get(page(incident.external_id)).content.decode()
