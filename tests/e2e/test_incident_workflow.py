@@ -3,12 +3,15 @@ the home page and in Jira (linking back to the portal), add a note, resolve, rea
 resolve, write the review with two action items, complete them, and see Jira's review follow.
 Also the incident list and the declare form at phone width (390 px).
 
-The screenshots it takes are the ones docs/admin.md shows (docs/screenshots/).
+The screenshots it takes are the ones docs/admin.md shows: with UPDATE_DOCS_SCREENSHOTS=1 they
+are written to docs/screenshots/, otherwise to var/e2e/screenshots/ (so a test run leaves the
+checkout clean).
 """
 
 from __future__ import annotations
 
 import base64
+import os
 import secrets
 from pathlib import Path
 
@@ -23,7 +26,12 @@ from .support import DemoProcess, wait_for
 pytestmark = pytest.mark.slow
 
 SYNC_SECONDS = 30
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = (
+    ROOT / "docs" / "screenshots"
+    if os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1"
+    else ROOT / "var" / "e2e" / "screenshots"
+)
 SUMMARY = "Ledger writes time out for card payments"
 WORKSPACE = "Payments platform"
 PHONE_WIDTH = 390
