@@ -5,10 +5,12 @@
   validation, associated Jira issues and services);
 - `incidents` and `reviews`: the two entities Jira's Incidents page shows;
 - `timeline`: an incident's status and severity changes and notes;
+- `action_items`: what a post-incident review asks to be done;
 - `associations`: what Jira told us through onEntityAssociated;
 - `outbox`: what each Jira site must still receive.
 """
 
+from incidents.models.action_items import ReviewActionItem
 from incidents.models.associations import EntityAssociation, EntityKind
 from incidents.models.entity import (
     Association,
@@ -36,6 +38,7 @@ __all__ = [
     "JiraEntity",
     "JiraEntityQuerySet",
     "PostIncidentReview",
+    "ReviewActionItem",
     "ReviewAssociation",
     "SiteSyncStatus",
     "SyncState",
