@@ -215,10 +215,10 @@ def create_sites(workspaces: int):
 
 
 def load_containers(start: int, stop: int, workspace_pks: list[int]) -> None:
-    """Containers start..stop-1, in bulk: the table's secondary indexes are dropped, the rows
-    copied in, the indexes rebuilt (much faster than maintaining them row by row), then
-    VACUUM ANALYZE, as autovacuum would eventually do."""
-    from django.db import connection
+    """Containers start..stop-1, in bulk, in one transaction: the table's secondary indexes are
+    dropped, the rows copied in, the indexes rebuilt (much faster than maintaining them row by
+    row), then VACUUM ANALYZE, as autovacuum would eventually do."""
+    from django.db import connection, transaction
 
     from incidents.models import Container
 
@@ -237,7 +237,7 @@ def load_containers(start: int, stop: int, workspace_pks: list[int]) -> None:
                 now,
             )
 
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = %s AND "
