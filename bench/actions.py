@@ -30,6 +30,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -215,9 +216,9 @@ def create_sites(workspaces: int):
 
 
 def load_containers(start: int, stop: int, workspace_pks: list[int]) -> None:
-    """Containers start..stop-1, in bulk, in one transaction: the table's secondary indexes are
-    dropped, the rows copied in, the indexes rebuilt (much faster than maintaining them row by
-    row), then VACUUM ANALYZE, as autovacuum would eventually do."""
+    """Containers start..stop-1, in bulk: the table's secondary indexes are dropped, the rows
+    copied in, the indexes rebuilt (much faster than maintaining them row by row), then
+    VACUUM ANALYZE, as autovacuum would eventually do."""
     from django.db import connection, transaction
 
     from incidents.models import Container
@@ -237,7 +238,10 @@ def load_containers(start: int, stop: int, workspace_pks: list[int]) -> None:
                 now,
             )
 
-    with transaction.atomic(), connection.cursor() as cursor:
+    # One transaction for SQLite, which would otherwise commit (and sync) every row. PostgreSQL
+    # copies in autocommit: the deferred foreign key checks would otherwise block CREATE INDEX.
+    atomic = transaction.atomic() if connection.vendor == "sqlite" else nullcontext()
+    with atomic, connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = %s AND "
