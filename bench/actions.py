@@ -24,6 +24,7 @@ import argparse
 import os
 import random
 import secrets
+import signal
 import statistics
 import sys
 import tempfile
@@ -371,6 +372,8 @@ def report(vendor: str, containers: int, timings, found, examples) -> bool:
 
 def main() -> None:
     args = parse_args()
+    # A kill (SIGTERM) unwinds like Ctrl-C, so the database this run created is still dropped.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     configured = setup_django(args.database_url)
     from django.db import connection
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 import string
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connections, transaction
 from django.db.models import BooleanField, ExpressionWrapper, F, Func, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Collate, Lower
 
 from incidents.entity_associations import (
@@ -196,56 +196,74 @@ def prefix_matches(containers: QuerySet[Container], query: str, key: str) -> Que
     )
 
 
-def substring_matches(containers: QuerySet[Container], query: str, candidates: int) -> QuerySet:
-    """Containers whose name or id contains `query`, among the first `candidates` found, in
-    name key order. Evaluate it inside `trigram_scan()` on PostgreSQL.
-
-    Prefix matches are not excluded here but by the caller: a `NOT LIKE 'abc%'` beside
-    `LIKE '%abc%'` is estimated as if independent, which misleads the planner.
-    """
-    found = (
-        containers.filter(Q(name__icontains=query) | Q(external_id__icontains=query))
-        .order_by()
-        .values("pk")[:candidates]
+def prefix_walks(
+    containers: QuerySet[Container], query: str, limit: int
+) -> tuple[list[Container], list[Container]]:
+    """The first `limit` name prefix matches and the first `limit` id prefix matches, each in
+    its key's order; in one statement (`UNION ALL`) where the database allows it."""
+    by_name = prefix_matches(containers, query, "name_key").annotate(walk=Value(0))[:limit]
+    by_id = prefix_matches(containers, query, "id_key").annotate(walk=Value(1))[:limit]
+    if not connections[containers.db].features.supports_slicing_ordering_in_compound:
+        return list(by_name), list(by_id)
+    rows = list(by_name.union(by_id, all=True))
+    return (
+        sorted(
+            (row for row in rows if row.walk == 0),
+            key=lambda row: (row.name_key, row.external_id),
+        ),
+        sorted(
+            (row for row in rows if row.walk == 1), key=lambda row: (row.id_key, row.external_id)
+        ),
     )
+
+
+def substring_matches(
+    containers: QuerySet[Container], query: str, candidates: int, workspace_pks: list[int]
+) -> QuerySet:
+    """`containers` (of `workspace_pks`) whose name or id contains `query`, among the first
+    `candidates` found, in name key order.
+
+    On PostgreSQL the candidates come from `incidents_container_substring_candidates()`
+    (migration 0010), which may use only the trigram indexes: given a LIMIT, the planner would
+    rather read the table in order until enough rows match, which assumes matches spread evenly;
+    when they are bunched (the ids `svc-2…` sit in one stretch of the table) it reads hundreds
+    of thousands of rows. Prefix matches are not excluded here but by the caller: a
+    `NOT LIKE 'abc%'` beside `LIKE '%abc%'` is estimated as if independent.
+    """
+    connection = connections[containers.db]
+    if connection.vendor == "postgresql":
+        pattern = f"%{connection.ops.prep_for_like_query(query)}%"
+        found = RawSQL(
+            "SELECT incidents_container_substring_candidates(%s, %s::bigint[], %s)",
+            (pattern, workspace_pks, candidates),
+        )
+    else:
+        found = (
+            containers.filter(Q(name__icontains=query) | Q(external_id__icontains=query))
+            .order_by()
+            .values("pk")[:candidates]
+        )
     return searchable(containers.filter(pk__in=found))
 
 
-@contextmanager
-def trigram_scan(using: str) -> Iterator[None]:
-    """On PostgreSQL, find substring candidates through the trigram indexes only.
-
-    Given a LIMIT, the planner prefers reading the table (or an index) in order until enough
-    rows match, which assumes the matches are spread evenly: when they are bunched (ids
-    `svc-2…` are all in one stretch of the table) it reads hundreds of thousands of rows.
-    The trigram bitmap costs at most the length of the query's trigram lists. The settings are
-    local to a transaction (or savepoint) that is rolled back, so they never outlive the query.
-    """
-    connection = connections[using]
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with transaction.atomic(using=using):
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off")
-        yield
-        transaction.set_rollback(True, using=using)
-
-
 def ranked_containers(
-    containers: QuerySet[Container], query: str, limit: int = SEARCH_RESULTS_MAX
+    workspace_pks: list[int], query: str, limit: int = SEARCH_RESULTS_MAX
 ) -> list[Container]:
-    """At most `limit` of `containers` matching `query`, best first (docs/actions.md):
+    """At most `limit` containers of these workspaces matching `query`, best first
+    (docs/actions.md):
 
     exact matches of a name or id; then name prefixes, by name; then id prefixes, by id; then,
     for queries of SUBSTRING_MIN_LENGTH characters or more, other substrings, by name. Each
     rank is one index range scan that stops at `limit` rows, and the substring search runs
     only when the prefixes leave places free. Ties go by name key, then id.
     """
+    containers = in_workspaces(
+        Container.objects.only("external_id", "name", "url", "avatar_url", "last_updated"),
+        workspace_pks,
+    )
     if not query:
         return list(searchable(containers)[:limit])
-    by_name = list(prefix_matches(containers, query, "name_key")[:limit])
-    by_id = list(prefix_matches(containers, query, "id_key")[:limit])
+    by_name, by_id = prefix_walks(containers, query, limit)
     exact = sorted(
         {container.pk: container for container in by_name + by_id if container.exact}.values(),
         key=lambda container: (container.name_key, container.external_id),
@@ -256,8 +274,7 @@ def ranked_containers(
     if len(ranked) < limit and len(query) >= SUBSTRING_MIN_LENGTH:
         # Fewer than `limit` prefix matches: all of them are in `ranked`, and may come again.
         candidates = SUBSTRING_CANDIDATES + len(ranked)
-        with trigram_scan(containers.db):
-            found = list(substring_matches(containers, query, candidates)[:limit])
+        found = substring_matches(containers, query, candidates, workspace_pks)[:limit]
         for container in found:
             ranked.setdefault(container.pk, container)
     return list(ranked.values())[:limit]
@@ -288,13 +305,8 @@ def search_containers(
     if not workspace_pks:
         return []
     limit = max(1, min(int(limit), SEARCH_RESULTS_MAX))
-    containers = in_workspaces(
-        Container.objects.only("external_id", "name", "url", "avatar_url", "last_updated"),
-        workspace_pks,
-    )
-    return [
-        container_to_jira(container) for container in ranked_containers(containers, query, limit)
-    ]
+    ranked = ranked_containers(workspace_pks, query, limit)
+    return [container_to_jira(container) for container in ranked]
 
 
 def in_workspaces(containers: QuerySet[Container], workspace_pks: list[int]) -> QuerySet:

@@ -2,7 +2,7 @@
 substrings go through the trigram indexes on PostgreSQL, and no query reads the whole table."""
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from incidents.actions import (
@@ -11,7 +11,6 @@ from incidents.actions import (
     search_containers,
     searchable,
     substring_matches,
-    trigram_scan,
 )
 from incidents.models import Container
 
@@ -30,14 +29,14 @@ def index_names() -> set[str]:
     return {name for name, constraint in constraints.items() if constraint["index"]}
 
 
-def fill(workspace, count: int) -> None:
+def fill(workspace, count: int, id_prefix: str = "svc") -> None:
     """`count` containers named like "payments-db-eu 00042", then fresh statistics (and, on
     PostgreSQL, merged GIN pending lists: what autovacuum does in production)."""
     first = ["payments", "orders", "search", "auth", "billing", "catalog", "checkout", "stock"]
     Container.objects.bulk_create(
         Container(
             workspace=workspace,
-            external_id=f"svc-{n:05d}",
+            external_id=f"{id_prefix}-{n:05d}",
             name=f"{first[n % 8]}-{['api', 'db', 'cache'][n // 8 % 3]}-eu {n:05d}",
             url=f"https://ops.example.com/c/{n}",
         )
@@ -120,13 +119,37 @@ def test_listing_by_name_walks_the_name_index_on_both_databases(site_a):
 def test_substring_candidates_come_from_the_trigram_indexes(site_a):
     workspace = make_workspace("ws-big", sites=[site_a])
     fill(workspace, 20_000)
-    containers = in_workspaces(Container.objects.all(), [workspace.pk])
-    for query in ["zebra", "-db-e"]:  # matches nothing; matches a third of the table
-        with trigram_scan(connection.alias):
-            plan = substring_matches(containers, query, 1000)[:100].explain()
-        assert "Bitmap Index Scan on incidents_container_name_trgm" in plan, query
-        assert "Bitmap Index Scan on incidents_container_id_trgm" in plan, query
-        assert f"Seq Scan on {TABLE}" not in plan, query
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT prosrc, proconfig FROM pg_proc "
+            "WHERE proname = 'incidents_container_substring_candidates'"
+        )
+        [(body, settings)] = cursor.fetchall()
+    assert set(settings) == {"enable_seqscan=off", "enable_indexscan=off"}
+    for pattern in ["%zebra%", "%-db-e%"]:  # matches nothing; matches a third of the table
+        sql = (
+            body.replace("workspace_ids", f"ARRAY[{workspace.pk}]::bigint[]")
+            .replace("candidates", "1000")
+            .replace("pattern", f"'{pattern}'")
+        )
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off")
+            plan = explained(sql)
+            transaction.set_rollback(True)
+        assert "Bitmap Index Scan on incidents_container_name_trgm" in plan, pattern
+        assert "Bitmap Index Scan on incidents_container_id_trgm" in plan, pattern
+        assert f"Seq Scan on {TABLE}" not in plan, pattern
+
+
+def test_substring_candidates_stay_in_the_workspaces_given(site_a):
+    mine = make_workspace("ws-mine", sites=[site_a])
+    other = make_workspace("ws-other")
+    fill(other, 50, id_prefix="other")
+    fill(mine, 5)
+    containers = in_workspaces(Container.objects.all(), [mine.pk])
+    found = substring_matches(containers, "-eu", 3, [mine.pk])
+    assert [c.workspace_id for c in found] == [mine.pk] * 3
 
 
 @pytest.mark.postgres
@@ -139,9 +162,8 @@ def test_one_letter_query_never_scans_the_container_table(site_a):
             found = search_containers(site_a, query)
         assert found or query == "x"
         statements = [q["sql"] for q in captured.captured_queries if f'FROM "{TABLE}"' in q["sql"]]
-        assert len(statements) == 2, (query, statements)  # name prefixes, id prefixes
-        for sql in statements:
-            plan = explained(sql)
-            assert f"Seq Scan on {TABLE}" not in plan, (query, plan)
-            assert "Index Scan using incidents_container_" in plan, (query, plan)
-            assert "_key on" in plan, (query, plan)
+        [sql] = statements  # both walks, name and id prefixes, in one UNION ALL
+        plan = explained(sql)
+        assert f"Seq Scan on {TABLE}" not in plan, (query, plan)
+        assert "Index Scan using incidents_container_name_key" in plan, (query, plan)
+        assert "Index Scan using incidents_container_id_key" in plan, (query, plan)
