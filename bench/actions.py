@@ -24,6 +24,7 @@ import argparse
 import os
 import random
 import secrets
+import shutil
 import signal
 import statistics
 import sys
@@ -133,9 +134,9 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def setup_django(database_url: str) -> str:
-    """Configure Django and create the throw-away database; returns the configured name."""
-    scratch = tempfile.mkdtemp(prefix="bench-actions-")
+def setup_django(database_url: str, scratch: str) -> str:
+    """Configure Django and create the throw-away database (a SQLite one in the `scratch`
+    directory); returns the configured name."""
     os.environ["DATABASE_URL"] = database_url or f"sqlite:///{scratch}/unused.sqlite3"
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
     os.environ["DEBUG"] = "false"
@@ -374,7 +375,16 @@ def main() -> None:
     args = parse_args()
     # A kill (SIGTERM) unwinds like Ctrl-C, so the database this run created is still dropped.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    configured = setup_django(args.database_url)
+    scratch = tempfile.mkdtemp(prefix="bench-actions-")
+    try:
+        run(args, scratch)
+    finally:
+        if not args.keep:  # a kept SQLite database lives there
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, scratch: str) -> None:
+    configured = setup_django(args.database_url, scratch)
     from django.db import connection
 
     vendor = f"{connection.vendor} {connection.Database.__name__}"
