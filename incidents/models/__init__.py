@@ -6,7 +6,9 @@
 - `incidents` and `reviews`: the two entities Jira's Incidents page shows;
 - `timeline`: an incident's status and severity changes and notes;
 - `associations`: what Jira told us through onEntityAssociated;
-- `outbox`: what each Jira site must still receive.
+- `outbox`: what each Jira site must still receive;
+- `integrations`: API and webhook integrations, their alert groups, deliveries and idempotency
+  keys (docs/api.md).
 """
 
 from incidents.models.associations import EntityAssociation, EntityKind
@@ -17,6 +19,12 @@ from incidents.models.entity import (
     validate_association_count,
 )
 from incidents.models.incidents import Incident, IncidentAssociation, IncidentQuerySet
+from incidents.models.integrations import (
+    AlertGroup,
+    Delivery,
+    IdempotencyKey,
+    Integration,
+)
 from incidents.models.outbox import SiteSyncStatus, SyncState
 from incidents.models.reviews import PostIncidentReview, ReviewAssociation, ReviewQuerySet
 from incidents.models.timeline import IncidentUpdate
@@ -24,15 +32,19 @@ from incidents.models.workspaces import NAME_MAX_LENGTH, Container, Workspace, W
 
 __all__ = [
     "NAME_MAX_LENGTH",
+    "AlertGroup",
     "Association",
     "AssociationType",
     "Container",
+    "Delivery",
     "EntityAssociation",
     "EntityKind",
+    "IdempotencyKey",
     "Incident",
     "IncidentAssociation",
     "IncidentQuerySet",
     "IncidentUpdate",
+    "Integration",
     "JiraEntity",
     "PostIncidentReview",
     "ReviewAssociation",
