@@ -115,7 +115,7 @@ def open_group(integration: Integration, key: str) -> tuple[AlertGroup, bool]:
     key_hash = group_key_hash(key)
     for _ in range(CLAIM_ATTEMPTS):
         group = (
-            AlertGroup.objects.select_for_update()
+            AlertGroup.objects.select_for_update(of=("self",))
             .select_related("incident")
             .filter(integration=integration, key_hash=key_hash, is_open=True)
             .first()
@@ -186,7 +186,7 @@ def _fire(integration: Integration, notification: AlertNotification) -> Effect:
 
 def _resolve(integration: Integration, notification: AlertNotification) -> Effect:
     group = (
-        AlertGroup.objects.select_for_update()
+        AlertGroup.objects.select_for_update(of=("self",))
         .select_related("incident")
         .filter(
             integration=integration,

@@ -24,9 +24,10 @@ _CONTAINER_ID = re.compile(rf"\A(?:{CONTAINER_ID_PATTERN})\Z")
 _SUFFIX_LENGTH = 9
 
 
-def containers_by_id(workspace: Workspace, ids: Iterable[str], *, field: str) -> list[Container]:
-    """The workspace's containers with these external ids, in order; a 400 naming `field` for
-    any id the workspace lacks (another workspace's container is not told apart from none)."""
+def containers_by_id(workspace: Workspace, ids: Iterable[str]) -> list[Container]:
+    """The workspace's containers with these external ids, in order; a 400 (raised in a
+    serializer's `validate_<field>`, it names that field) for any id the workspace lacks:
+    another workspace's container is not told apart from none."""
     ids = list(dict.fromkeys(ids))
     found = {
         c.external_id: c
@@ -34,7 +35,7 @@ def containers_by_id(workspace: Workspace, ids: Iterable[str], *, field: str) ->
     }
     missing = [i for i in ids if i not in found]
     if missing:
-        raise ValidationError({field: [f"No container {i!r} in this workspace." for i in missing]})
+        raise ValidationError([f"No container {i!r} in this workspace." for i in missing])
     return [found[i] for i in ids]
 
 

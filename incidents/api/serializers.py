@@ -74,7 +74,7 @@ class IncidentWriteSerializer(serializers.Serializer):
     containers = ContainerIdsField(required=False)
 
     def validate_containers(self, ids: list[str]) -> list:
-        return containers_by_id(self.context["integration"].workspace, ids, field="containers")
+        return containers_by_id(self.context["integration"].workspace, ids)
 
 
 class IncidentCreateSerializer(IncidentWriteSerializer):
