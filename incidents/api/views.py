@@ -22,10 +22,12 @@ from incidents.api.base import IntegrationAPIView
 from incidents.api.serializers import (
     ErrorSerializer,
     IncidentCreateSerializer,
+    IncidentPageSerializer,
     IncidentPatchSerializer,
     IncidentSerializer,
     NoteSerializer,
     TimelineEntrySerializer,
+    TimelinePageSerializer,
 )
 from incidents.models import Container, Incident
 
@@ -67,7 +69,7 @@ class IncidentListView(IntegrationAPIView):
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int, description="At most 200; 50 by default."),
         ],
-        responses={200: IncidentSerializer(many=True), **errors(400, 401, 404)},
+        responses={200: IncidentPageSerializer, **errors(400, 401, 404)},
     )
     def get(self, request):
         """The workspace's incidents, most recently changed first."""
@@ -149,7 +151,7 @@ class IncidentDetailView(IntegrationAPIView):
 class IncidentUpdatesView(IntegrationAPIView):
     @extend_schema(
         operation_id="listIncidentUpdates",
-        responses={200: TimelineEntrySerializer(many=True), **errors(401, 404)},
+        responses={200: TimelinePageSerializer, **errors(401, 404)},
     )
     def get(self, request, incident_id: str):
         """The incident's timeline, oldest first."""
