@@ -152,9 +152,9 @@ def _fire(integration: Integration, notification: AlertNotification) -> Effect:
             source=integration.source,
             severity=notification.severity or Incident.Severity.UNKNOWN,
             description=clip(notification.description, DESCRIPTION_MAX_LENGTH),
-            containers=containers,
             url=notification.url,
         )
+        attach_containers(incident, containers)  # recorded by the declaration's own record
         group.incident = incident
         group.save(update_fields=["incident"])
         return Effect(Delivery.Outcome.CREATED, [incident])
@@ -170,18 +170,35 @@ def _fire(integration: Integration, notification: AlertNotification) -> Effect:
         if value and getattr(incident, name) != value:
             setattr(incident, name, value)
             changed.append(name)
-    if changed:
-        incident.change_source = integration.source
-        incident.save(update_fields=changed)
+    added = False
     if containers:
         have = set(incident.affected_containers.values_list("pk", flat=True))
         room = AFFECTED_COMPONENTS_MAX - len(have)
-        new = [c for c in containers if c.pk not in have][: max(room, 0)]
-        if new:
-            incident.affected_containers.add(*new)
-            changed.append("containers")
+        added = attach_containers(
+            incident, [c for c in containers if c.pk not in have][: max(room, 0)]
+        )
+    if changed:
+        incident.change_source = integration.source
+        incident.save(update_fields=changed)  # records the new containers too
+    elif added:
+        incident.bump_sequence()
+        changed.append("containers")
     outcome = Delivery.Outcome.UPDATED if changed else Delivery.Outcome.UNCHANGED
     return Effect(outcome, [incident])
+
+
+def attach_containers(incident: Incident, containers: list) -> bool:
+    """Add containers to an incident without the many-to-many signal's own sequence bump: the
+    caller records the incident once, in the same transaction (a save or `bump_sequence()`),
+    instead of twice. True if any was added."""
+    if not containers:
+        return False
+    through = Incident.affected_containers.through
+    through.objects.bulk_create(
+        [through(incident_id=incident.pk, container_id=c.pk) for c in containers],
+        ignore_conflicts=True,
+    )
+    return True
 
 
 def _resolve(integration: Integration, notification: AlertNotification) -> Effect:

@@ -178,3 +178,29 @@ def test_unmapped_severity_is_unknown(api, containers):
         alert["labels"]["severity"] = "page-someone"
     post(api, payload)
     assert Incident.objects.get().severity == "unknown"
+
+
+def test_new_service_alone_updates_the_incident_for_jira(api, containers):
+    post(api, body("alertmanager_firing"))
+    incident = Incident.objects.get()
+    sequence = incident.update_sequence_number
+    payload = body("alertmanager_firing")
+    payload["alerts"][1]["labels"]["service"] = "payments/ledger"
+    post(api, payload)
+    incident.refresh_from_db()
+    assert incident.update_sequence_number > sequence
+    assert incident.affected_containers.count() == 2
+    assert Delivery.objects.first().outcome == "updated"
+
+
+def test_an_incident_never_gets_more_than_100_containers(api, containers):
+    payload = body("alertmanager_firing")
+    for n in range(60):
+        payload["alerts"].append(
+            {"status": "firing", "labels": {"alertname": "A", "service": f"svc-a{n}"}}
+        )
+    post(api, payload)
+    for n in range(60):
+        payload["alerts"][2 + n]["labels"]["service"] = f"svc-b{n}"
+    post(api, payload)
+    assert Incident.objects.get().affected_containers.count() == 100
