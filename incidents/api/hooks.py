@@ -11,12 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 
-from incidents.api import alertmanager, generic, grafana
+from incidents.api import alertmanager, generic, grafana, openapi
 from incidents.api.alerts import AlertNotification, deliver, record_refusal
 from incidents.api.base import IntegrationAPIView
 from incidents.api.errors import error_body
@@ -69,7 +69,8 @@ class AlertmanagerWebhook(WebhookView):
 
     @extend_schema(
         operation_id="alertmanagerWebhook",
-        request={"application/json": {"type": "object", "description": "Alertmanager v4 body"}},
+        request={"application/json": openapi.ALERTMANAGER_BODY},
+        examples=[OpenApiExample("firing", value=openapi.ALERTMANAGER_EXAMPLE, request_only=True)],
         responses=ANSWERS,
     )
     def post(self, request):
@@ -83,7 +84,8 @@ class GrafanaWebhook(WebhookView):
 
     @extend_schema(
         operation_id="grafanaWebhook",
-        request={"application/json": {"type": "object", "description": "Grafana webhook body"}},
+        request={"application/json": openapi.GRAFANA_BODY},
+        examples=[OpenApiExample("firing", value=openapi.GRAFANA_EXAMPLE, request_only=True)],
         responses=ANSWERS,
     )
     def post(self, request):
@@ -97,7 +99,8 @@ class GenericWebhook(WebhookView):
 
     @extend_schema(
         operation_id="genericWebhook",
-        request={"application/json": {"type": "object", "description": "Generic alert body"}},
+        request={"application/json": openapi.GENERIC_BODY},
+        examples=[OpenApiExample("firing", value=openapi.GENERIC_EXAMPLE, request_only=True)],
         responses=ANSWERS,
     )
     def post(self, request):

@@ -204,3 +204,16 @@ def test_an_incident_never_gets_more_than_100_containers(api, containers):
         payload["alerts"][2 + n]["labels"]["service"] = f"svc-b{n}"
     post(api, payload)
     assert Incident.objects.get().affected_containers.count() == 100
+
+
+def test_delivery_record_and_effect_commit_together(api, containers, monkeypatch):
+    """If the delivery cannot be recorded, the incident it opened is rolled back with it."""
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("delivery table unavailable")
+
+    monkeypatch.setattr(Delivery.objects, "create", broken)
+    with pytest.raises(RuntimeError, match="delivery table unavailable"):
+        api.post(HOOK, body("alertmanager_firing"))
+    assert not Incident.objects.exists()
+    assert not AlertGroup.objects.exists()
