@@ -51,3 +51,29 @@ def test_create_integration_refuses_a_taken_name(workspace):
 def test_revoke_integration_refuses_an_unknown_name(workspace):
     with pytest.raises(CommandError, match="No integration 'x' in workspace 'payments'"):
         run("revoke_integration", "--workspace", "payments", "--name", "x")
+
+
+def test_prune_deliveries_deletes_only_old_records(api, containers, integration):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from incidents.models import Delivery, IdempotencyKey, Incident
+
+    from .conftest import body
+
+    api.post("/api/v1/hooks/alertmanager/", body("alertmanager_firing"))
+    api.post("/api/v1/hooks/alertmanager/", body("alertmanager_firing"))
+    api.post("/api/v1/incidents/", {"summary": "x"}, headers={"Idempotency-Key": "old"})
+    old = Delivery.objects.order_by("pk").first()
+    Delivery.objects.filter(pk=old.pk).update(received_at=timezone.now() - timedelta(days=31))
+    IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(days=31))
+    output = run("prune_deliveries", "--days", "30")
+    assert "Deleted 1 delivery(ies) and 1 idempotency key(s)" in output
+    assert list(Delivery.objects.all()) == [Delivery.objects.exclude(pk=old.pk).get()]
+    assert Incident.objects.count() == 2  # incidents stay
+
+
+def test_prune_deliveries_refuses_zero_days(db):
+    with pytest.raises(CommandError, match="--days must be at least 1"):
+        run("prune_deliveries", "--days", "0")
