@@ -50,6 +50,7 @@ class IntegrationAdmin(admin.ModelAdmin):
     search_fields = ("name", "workspace__name", "workspace__external_id")
     list_select_related = ("workspace",)
     actions = ["revoke_selected"]
+    autocomplete_fields = ("workspace",)
     add_fields = ("workspace", "name", "kind", "container_label", "severity_mapping")
     readonly_fields = (
         "workspace",

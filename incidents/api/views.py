@@ -11,7 +11,7 @@ from datetime import UTC
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status as http
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -39,6 +39,15 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="A retried POST with the same key and body returns the first answer and "
     "changes nothing again; the same key with another body is a 422.",
+)
+
+
+INCIDENT_ID = OpenApiParameter(
+    "incident_id",
+    str,
+    OpenApiParameter.PATH,
+    description="The incident's id as Jira sees it.",
+    examples=[OpenApiExample("INC-1", value="INC-1")],
 )
 
 
@@ -126,7 +135,9 @@ class IncidentDetailView(IntegrationAPIView):
         return get_object_or_404(incidents_of(self.integration), external_id=incident_id)
 
     @extend_schema(
-        operation_id="getIncident", responses={200: IncidentSerializer, **errors(401, 404)}
+        operation_id="getIncident",
+        parameters=[INCIDENT_ID],
+        responses={200: IncidentSerializer, **errors(401, 404)},
     )
     def get(self, request, incident_id: str):
         """One incident of the token's workspace."""
@@ -134,6 +145,7 @@ class IncidentDetailView(IntegrationAPIView):
 
     @extend_schema(
         operation_id="updateIncident",
+        parameters=[INCIDENT_ID],
         request=IncidentPatchSerializer,
         responses={200: IncidentSerializer, **errors(400, 401, 404, 413, 415)},
     )
@@ -151,6 +163,7 @@ class IncidentDetailView(IntegrationAPIView):
 class IncidentUpdatesView(IntegrationAPIView):
     @extend_schema(
         operation_id="listIncidentUpdates",
+        parameters=[INCIDENT_ID],
         responses={200: TimelinePageSerializer, **errors(401, 404)},
     )
     def get(self, request, incident_id: str):
@@ -164,7 +177,7 @@ class IncidentUpdatesView(IntegrationAPIView):
     @extend_schema(
         operation_id="addIncidentUpdate",
         request=NoteSerializer,
-        parameters=[IDEMPOTENCY_PARAMETER],
+        parameters=[INCIDENT_ID, IDEMPOTENCY_PARAMETER],
         responses={201: TimelineEntrySerializer, **errors(400, 401, 404, 413, 415, 422)},
     )
     def post(self, request, incident_id: str):

@@ -51,14 +51,13 @@ def fuzz_token(db, keep_test_connection) -> str:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def documented_examples_were_accepted():
-    """The webhooks and the incident list and create answered 2xx at least once: the cases
-    reached their code, not only the refusals."""
+def every_operation_was_answered_successfully_at_least_once():
+    """Every operation answered 2xx at least once (the documented examples, e.g. INC-1 and the
+    webhook bodies): the cases reached its code, not only the refusals."""
     yield
     print("\nstatus codes per operation:", {op: dict(c) for op, c in STATUSES.items()})
     for operation, statuses in STATUSES.items():
-        if "/hooks/" in operation or operation.endswith(" /api/v1/incidents/"):
-            assert any(200 <= status < 300 for status in statuses), (operation, statuses)
+        assert any(200 <= status < 300 for status in statuses), (operation, statuses)
 
 
 @schema.parametrize()
