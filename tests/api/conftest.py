@@ -11,6 +11,11 @@ import pytest
 
 from incidents.models import Container, Integration, Workspace
 
+#: Webhook bodies: `grafana_firing.json` is the example body of Grafana's webhook notifier page
+#: (https://grafana.com/docs/grafana/latest/alerting/configure-notifications/manage-contact-points/integrations/webhook-notifier/);
+#: `alertmanager_firing.json` fills in the version 4 body of Alertmanager's webhook_config
+#: (https://prometheus.io/docs/alerting/latest/configuration/#webhook_config), which gives its
+#: fields but no example. The `_resolved` bodies are the same groups once resolved.
 BODIES = Path(__file__).parent / "bodies"
 
 
