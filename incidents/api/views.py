@@ -177,6 +177,11 @@ class IncidentUpdatesView(IntegrationAPIView):
     @extend_schema(
         operation_id="addIncidentUpdate",
         request=NoteSerializer,
+        examples=[
+            OpenApiExample(
+                "note", value={"message": "Rolled back the 14:02 deploy."}, request_only=True
+            )
+        ],
         parameters=[INCIDENT_ID, IDEMPOTENCY_PARAMETER],
         responses={201: TimelineEntrySerializer, **errors(400, 401, 404, 413, 415, 422)},
     )
