@@ -98,6 +98,10 @@ class SyncState(models.Model):
             models.Index(fields=["pending", "next_attempt_at"], name="sync_due_idx"),
             models.Index(fields=["kind", "external_id"], name="sync_entity_idx"),
             models.Index(fields=["verify_at"], name="sync_verify_idx"),
+            # The admin's outbox list, newest change first.
+            models.Index(fields=["changed_at", "id"], name="sync_changed_idx"),
+            # Each site's refused rows, for the site list: few rows, so a small index.
+            models.Index(fields=["installation"], condition=~Q(error=""), name="sync_failed_idx"),
         ]
         verbose_name = "sync state"
 
