@@ -26,8 +26,11 @@ class EntityAssociationAdmin(ReadOnlyAdminMixin, LargeListAdmin):
         "installation",
         ("associated_at", admin.DateFieldListFilter),
     )
-    search_fields = ("entity_id", "target_ari", "target_id", "associated_by")
+    # A Jira id is the end of its ARI, so searching the ARI finds it too.
+    search_fields = ("entity_id", "target_ari", "associated_by")
     list_select_related = ("installation",)
+    # The sorts with an index (newest first by default); the others would sort every row.
+    sortable_by = ("entity_id", "associated_at")
     readonly_fields = [field.name for field in EntityAssociation._meta.fields]
 
 

@@ -38,7 +38,6 @@ SEARCH_INDEXES = {
     "incidents_review_summary_trgm": ("incidents_postincidentreview", "summary"),
     "incidents_association_id_trgm": ("incidents_entityassociation", "entity_id"),
     "incidents_association_ari_trgm": ("incidents_entityassociation", "target_ari"),
-    "incidents_association_tid_trgm": ("incidents_entityassociation", "target_id"),
     "incidents_association_by_trgm": ("incidents_entityassociation", "associated_by"),
 }
 
@@ -147,6 +146,14 @@ class Migration(migrations.Migration):
                 fields=["installation"],
                 name="sync_failed_idx",
             ),
+        ),
+        migrations.AddIndex(
+            model_name="entityassociation",
+            index=models.Index(fields=["associated_at", "id"], name="incidents_association_at_id"),
+        ),
+        migrations.AddIndex(
+            model_name="entityassociation",
+            index=models.Index(fields=["entity_id", "id"], name="incidents_association_eid_id"),
         ),
         migrations.RunPython(create_search_indexes, drop_search_indexes, elidable=False),
     ]
