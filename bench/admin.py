@@ -329,7 +329,7 @@ def variants(user, url: str, choices: int) -> list[tuple[str, str]]:
         for label, term in (
             ("exact id", an_id),
             ("id prefix", an_id[:-2]),
-            ("a word", "gateway"),
+            ("a word", WORD_OF_MODEL.get(cl.model._meta.model_name, "gateway")),
             ("one letter", "a"),
             ("no match", "zzzz"),
         ):
@@ -384,6 +384,9 @@ ID_OF_MODEL = {
     "syncstate": "INC-004242",
     "installation": "bench-site-042",
 }
+
+#: A word found in many of each list's rows (a summary's symptom, a workspace's "team").
+WORD_OF_MODEL = {"incident": "latency", "postincidentreview": "latency", "workspace": "team"}
 
 CHANGELISTS = [
     ("incidents", "admin:incidents_incident_changelist"),

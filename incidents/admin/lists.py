@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models import Count, F, IntegerField, OrderBy, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from incidents.models import Workspace
@@ -30,16 +30,39 @@ class IndexedChangeList(ChangeList):
         return super().get_ordering_field(field_name)
 
     def _get_deterministic_ordering(self, ordering):
+        """Django's total ordering, with each field once and the primary key (wherever it ends
+        up, e.g. after the admin's default ordering) sorting like the first column."""
         ordering = super()._get_deterministic_ordering(ordering)
-        if ordering and ordering[-1] == "-pk" and len(ordering) > 1 and _ascending(ordering[0]):
-            ordering = [*ordering[:-1], "pk"]
-        return ordering
+        if not ordering:
+            return ordering
+        pk_names = {"pk", self.lookup_opts.pk.name, self.lookup_opts.pk.attname}
+        result, seen = [], set()
+        for part in ordering:
+            name = _field_name(part)
+            if name in pk_names:
+                result.append("pk" if _ascending(ordering[0]) else "-pk")
+                break
+            if name is not None and name in seen:
+                continue
+            seen.add(name)
+            result.append(part)
+        return result
 
 
-def _ascending(field) -> bool:
-    if isinstance(field, str):
-        return not field.startswith("-")
-    return not getattr(field, "descending", False)
+def _field_name(part) -> str | None:
+    if isinstance(part, str):
+        return part.lstrip("-")
+    if isinstance(part, F):
+        return part.name
+    if isinstance(part, OrderBy) and isinstance(part.expression, F):
+        return part.expression.name
+    return None
+
+
+def _ascending(part) -> bool:
+    if isinstance(part, str):
+        return not part.startswith("-")
+    return not getattr(part, "descending", False)
 
 
 class TextInputFilter(admin.SimpleListFilter):
