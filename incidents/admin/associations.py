@@ -5,11 +5,12 @@ calls (`incidents.provider.rules`), so staff can look but not edit."""
 from django.contrib import admin
 
 from incidents.admin.display import ReadOnlyAdminMixin
+from incidents.admin.lists import LargeListAdmin
 from incidents.models import EntityAssociation
 
 
 @admin.register(EntityAssociation)
-class EntityAssociationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class EntityAssociationAdmin(ReadOnlyAdminMixin, LargeListAdmin):
     list_display = (
         "entity_id",
         "entity_kind",
@@ -19,10 +20,17 @@ class EntityAssociationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "associated_by",
         "associated_at",
     )
-    list_filter = ("entity_kind", "target_ati", "installation")
-    search_fields = ("entity_id", "target_ari", "target_id", "associated_by")
+    list_filter = (
+        "entity_kind",
+        "target_ati",
+        "installation",
+        ("associated_at", admin.DateFieldListFilter),
+    )
+    # A Jira id is the end of its ARI, so searching the ARI finds it too.
+    search_fields = ("entity_id", "target_ari", "associated_by")
     list_select_related = ("installation",)
-    date_hierarchy = "associated_at"
+    # The sorts with an index (newest first by default); the others would sort every row.
+    sortable_by = ("entity_id", "associated_at")
     readonly_fields = [field.name for field in EntityAssociation._meta.fields]
 
 

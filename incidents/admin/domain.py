@@ -26,6 +26,13 @@ from incidents.admin.forms import (
     ReviewAdminForm,
     staff_users,
 )
+from incidents.admin.lists import (
+    IndexedChangeList,
+    LargeListAdmin,
+    TextInputFilter,
+    WorkspaceFilter,
+    count_of,
+)
 from incidents.admin.rendering import render_markdown
 from incidents.admin.sync import ENTITY_ACTIONS, EntitySyncAdmin, JiraSyncFilter
 from incidents.metrics import humane_duration
@@ -73,28 +80,13 @@ def short_list(objects, attribute: str = "name"):
     return f"{names} +{extra} more" if extra > 0 else names
 
 
-class AffectedContainerFilter(admin.SimpleListFilter):
+class AffectedContainerFilter(TextInputFilter):
     """Filter by a container id or part of a name: a text box scales to thousands of containers,
     where a list of links would not."""
 
     title = "affected container"
     parameter_name = "container"
-    template = "admin/incidents/input_filter.html"
-
-    def lookups(self, request, model_admin):
-        return [("", "")]  # a non-empty list makes the admin show the filter
-
-    def choices(self, changelist):
-        yield {
-            "value": self.value() or "",
-            "hidden": [
-                (name, value)
-                for name, values in changelist.filter_params.items()
-                if name != self.parameter_name
-                for value in values
-            ],
-            "clear_url": changelist.get_query_string(remove=[self.parameter_name]),
-        }
+    placeholder = "Container id or name"
 
     def queryset(self, request, queryset):
         value = (self.value() or "").strip()
@@ -169,7 +161,6 @@ class SequencedAdmin(EntitySyncAdmin):
     """Shared shape of the incident and review admins, with their Jira sync (`sync_admin`)."""
 
     search_fields = ("external_id", "summary")
-    date_hierarchy = "created_date"
     list_select_related = ("workspace",)
     list_display_links = ("external_id", "summary")
     list_per_page = 50
@@ -212,7 +203,14 @@ class IncidentAdmin(SequencedAdmin):
         "created_date",
         "last_updated",
     )
-    list_filter = ("status", "severity", "workspace", AffectedContainerFilter, JiraSyncFilter)
+    list_filter = (
+        "status",
+        "severity",
+        WorkspaceFilter,
+        AffectedContainerFilter,
+        JiraSyncFilter,
+        ("created_date", admin.DateFieldListFilter),
+    )
     autocomplete_fields = ("workspace", "affected_containers")
     inlines = [IncidentAssociationInline, TimelineInline]
     actions = ["mark_resolved", *ENTITY_ACTIONS]
@@ -347,7 +345,12 @@ class PostIncidentReviewAdmin(SequencedAdmin):
         "created_date",
         "last_updated",
     )
-    list_filter = ("status", "workspace", JiraSyncFilter)
+    list_filter = (
+        "status",
+        WorkspaceFilter,
+        JiraSyncFilter,
+        ("created_date", admin.DateFieldListFilter),
+    )
     autocomplete_fields = ("workspace", "incidents")
     inlines = [ActionItemInline, ReviewAssociationInline]
     actions = [*ENTITY_ACTIONS]
@@ -414,7 +417,7 @@ class WorkspaceLinkInline(admin.TabularInline):
 
 
 @admin.register(Workspace)
-class WorkspaceAdmin(admin.ModelAdmin):
+class WorkspaceAdmin(LargeListAdmin):
     list_display = ("name", "external_id", "url", "container_count", "site_count", "updated_at")
     search_fields = ("external_id", "name")
     ordering = ("name", "pk")
@@ -430,8 +433,8 @@ class WorkspaceAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .annotate(
-                container_total=Count("containers", distinct=True),
-                site_total=Count("links", distinct=True),
+                container_total=count_of(Container.objects.all(), "workspace"),
+                site_total=count_of(WorkspaceLink.objects.all(), "workspace"),
             )
         )
 
@@ -452,9 +455,9 @@ class WorkspaceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Container)
-class ContainerAdmin(admin.ModelAdmin):
+class ContainerAdmin(LargeListAdmin):
     list_display = ("name", "external_id", "workspace", "incident_count", "last_updated")
-    list_filter = ("workspace",)
+    list_filter = (WorkspaceFilter,)
     search_fields = ("external_id", "name")
     ordering = ("name", "pk")
     list_select_related = ("workspace",)
@@ -465,12 +468,31 @@ class ContainerAdmin(admin.ModelAdmin):
         fields = super().get_readonly_fields(request, obj)
         return (*fields, "external_id", "workspace") if obj else fields
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).annotate(incident_total=Count("incidents"))
+    def get_changelist(self, request, **kwargs):
+        return ContainerChangeList
 
     def get_inlines(self, request, obj):
         return [*super().get_inlines(request, obj), JiraAssociationInline]
 
-    @admin.display(description="incidents", ordering="incident_total")
+    # Not sortable: sorting 100,000 containers by it would count every container's incidents.
+    @admin.display(description="incidents")
     def incident_count(self, obj):
-        return obj.incident_total
+        return getattr(obj, "incident_total", None)
+
+
+class ContainerChangeList(IndexedChangeList):
+    """The container list, with the incident count of each shown container (one query)."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        through = Incident.affected_containers.through
+        containers = list(self.result_list)
+        totals = dict(
+            through.objects.filter(container__in=[c.pk for c in containers])
+            .order_by()
+            .values("container")
+            .annotate(total=Count("*"))
+            .values_list("container", "total")  # type: ignore[misc]  # "total" is the annotation
+        )
+        for container in containers:
+            container.incident_total = totals.get(container.pk, 0)

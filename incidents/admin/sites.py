@@ -6,12 +6,12 @@ one registration.
 """
 
 from django.contrib import admin
-from django.db.models import Count
 
 from connect.admin import InstallationAdmin
 from connect.models import Installation
 from incidents import site_carry_over
 from incidents.admin.display import ReadOnlyAdminMixin
+from incidents.admin.lists import count_of
 from incidents.admin.sync import SiteSyncAdmin
 from incidents.models import WorkspaceLink
 
@@ -76,7 +76,9 @@ class InstallationWithWorkspacesAdmin(SiteSyncAdmin, InstallationAdmin):
 
     def get_queryset(self, request):
         return (
-            super().get_queryset(request).annotate(linked_workspace_total=Count("workspace_links"))
+            super()
+            .get_queryset(request)
+            .annotate(linked_workspace_total=count_of(WorkspaceLink.objects.all(), "installation"))
         )
 
     @admin.display(description="linked workspaces", ordering="linked_workspace_total")

@@ -13,8 +13,7 @@ from urllib.parse import urlencode
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import model_ngettext
-from django.contrib.admin.views.main import ChangeList
-from django.db.models import F, Q
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -23,6 +22,7 @@ from django.utils.text import Truncator
 
 from connect.models import Installation
 from incidents.admin.display import ReadOnlyAdminMixin, badge
+from incidents.admin.lists import IndexedChangeList, LargeListAdmin
 from incidents.models.outbox import SyncState
 from incidents.sync import report as sync_report
 from incidents.sync import staff as sync_actions
@@ -62,10 +62,6 @@ class JiraSyncFilter(admin.SimpleListFilter):
     title = "Jira sync"
     parameter_name = "jira_sync"
 
-    def __init__(self, request, params, model, model_admin):
-        self.kind = model_admin.sync_kind
-        super().__init__(request, params, model, model_admin)
-
     def lookups(self, request, model_admin):
         return [(value, label) for value, (label, _) in sync_report.SYNC_FILTERS.items()]
 
@@ -73,27 +69,23 @@ class JiraSyncFilter(admin.SimpleListFilter):
         value = self.value()
         if not value:
             return queryset
-        return sync_report.filter_by_sync(queryset, self.kind, value)
+        return sync_report.filter_by_sync(queryset, value)
 
 
-class EntitySyncAdmin(admin.ModelAdmin):
-    """What the incident and review admins share about the sync: a badge column (annotated
-    in the page's own query), the "Jira sync" filter, three actions, and the per-site table on
+class EntitySyncAdmin(LargeListAdmin):
+    """What the incident and review admins share about the sync: a badge column (the entity's
+    own `sync_flags` summary), the "Jira sync" filter, three actions, and the per-site table on
     the change page (`templates/admin/incidents/sync_change_form.html`)."""
 
     sync_kind: str
     change_form_template = "admin/incidents/sync_change_form.html"
 
-    def get_queryset(self, request):
-        return sync_report.with_sync_rank(super().get_queryset(request), self.sync_kind)
-
-    # Never sent (no row, a NULL rank) sorts below Synced on every database.
-    @admin.display(description="Jira sync", ordering=F("sync_rank").asc(nulls_first=True))
+    # The summary's bits sort never sent (0) < synced < deleted < pending < retrying < failed.
+    @admin.display(description="Jira sync", ordering="sync_flags")
     def jira_sync(self, obj):
-        rank = getattr(obj, "sync_rank", None)
-        if rank is None:
+        word = sync_report.word_of_flags(obj.sync_flags)
+        if word is None:
             return format_html('<span title="{}">—</span>', "Never sent to any Jira site")
-        word = sync_report.WORD_OF_RANK[rank]
         return badge(word, sync_report.COLOURS[word])
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
@@ -215,7 +207,7 @@ class EntitySyncAdmin(admin.ModelAdmin):
 # --- Jira sites: backlog, errors, "Resume sending" ----------------------------------------------
 
 
-class SiteChangeList(ChangeList):
+class SiteChangeList(IndexedChangeList):
     """The site list, with each shown site's backlog and failed count (one more query)."""
 
     def get_results(self, request):
@@ -244,7 +236,7 @@ def _sync_state_list(installation: Installation, **filters) -> str:
     )
 
 
-class SiteSyncAdmin(admin.ModelAdmin):
+class SiteSyncAdmin(LargeListAdmin):
     """The sync columns, fieldset and "Resume sending" action of the Jira site admin.
 
     Resuming needs `incidents.change_sitesyncstatus` (the relay's health record), not any right
@@ -458,7 +450,7 @@ class SyncStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(SyncState)
-class SyncStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SyncStateAdmin(ReadOnlyAdminMixin, LargeListAdmin):
     """Every (site, entity) row of the outbox, to look at only: the relay and the actions on
     incidents, reviews and sites are the only writers."""
 
@@ -478,6 +470,9 @@ class SyncStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("external_id",)
     list_select_related = ("installation", "installation__sync_status")
     ordering = ("-changed_at", "-pk")
+    # The outbox is the most written table: one index serves the list's order (newest change
+    # first, or oldest), rather than one index per column on every write of the relay.
+    sortable_by = ("changed_at",)
     list_per_page = 100
     readonly_fields = [f.name for f in SyncState._meta.fields if f.name != "id"]
 

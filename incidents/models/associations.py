@@ -82,6 +82,11 @@ class EntityAssociation(models.Model):
                 name="incidents_entity_association_kind_matches",
             ),
         ]
+        indexes = [
+            # The admin's list: newest first, or by entity id, with the id as tie-breaker.
+            models.Index(fields=["associated_at", "id"], name="incidents_association_at_id"),
+            models.Index(fields=["entity_id", "id"], name="incidents_association_eid_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.entity_kind} {self.entity_id} ↔ {self.target_ari}"

@@ -93,8 +93,13 @@ class Incident(JiraEntity):
         ordering = ["-created_date", "-pk"]
         indexes = [
             models.Index(fields=["created_date"], name="incidents_incident_created"),
-            models.Index(fields=["status"], name="incidents_incident_status"),
-            models.Index(fields=["severity"], name="incidents_incident_severity"),
+            # (column, id): the admin sorts on a column of few values with the id as
+            # tie-breaker, both ways (`incidents.admin.lists`), and filters on it.
+            models.Index(fields=["status", "id"], name="incidents_incident_status_id"),
+            models.Index(fields=["severity", "id"], name="incidents_incident_severity_id"),
+            models.Index(fields=["sync_flags", "id"], name="incidents_incident_sync_id"),
+            models.Index(fields=["summary", "id"], name="incidents_incident_summary_id"),
+            models.Index(fields=["last_updated", "id"], name="incidents_incident_updated_id"),
         ]
 
     def save(self, *args: Any, **kwargs: Any) -> None:

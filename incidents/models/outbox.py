@@ -1,7 +1,7 @@
 """The outbox: what each Jira site must still receive, recorded in the change's own transaction.
 
 One `SyncState` row per (site, kind, external id). A change sets a fresh `change_token` and marks
-the row pending; the relay (`incidents/sync.py`) claims pending rows with a lease, sends the
+the row pending; the relay (`incidents.sync.relay`) claims pending rows with a lease, sends the
 entity's *current* state (or a delete when it no longer exists or is no longer linked to the
 site), and clears the row only if its token has not moved on meanwhile. So rows coalesce, nothing
 is lost between a commit and a send, and a send that completes after a newer change leaves the
@@ -10,12 +10,16 @@ row pending.
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from django.db import models
-from django.db.models import Count, Q
+from django.apps import apps
+from django.db import connection, models
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from connect.models import Installation
@@ -108,6 +112,10 @@ class SyncState(models.Model):
                 condition=models.Q(verify_at__isnull=False),
                 name="sync_tombstone_idx",
             ),
+            # The admin's outbox list, newest change first.
+            models.Index(fields=["changed_at", "id"], name="sync_changed_idx"),
+            # Each site's refused rows, for the site list: few rows, so a small index.
+            models.Index(fields=["installation"], condition=~Q(error=""), name="sync_failed_idx"),
         ]
         verbose_name = "sync state"
 
@@ -146,43 +154,62 @@ class SiteSyncStatus(models.Model):
         return f"Sync status of {self.installation}"
 
 
+@dataclass(frozen=True)
+class EverySiteOf:
+    """Entities (external id, workspace pk) to mark on every site that should hold each now (its
+    workspace's linked sites) and every site that holds a row for it (so a move or an unlink
+    becomes a delete): `incidents.sync.recording.sites_to_tell`, worked out by the database
+    inside the upsert instead of row by row in Python."""
+
+    entities: Sequence[tuple[str, int | None]]
+
+
 def mark_changed(
     kind: str,
-    installation_ids_by_external_id: Mapping[str, Iterable[int]],
+    targets: Mapping[str, Iterable[int]] | EverySiteOf,
     *,
     now=None,
     present_in_jira: bool | None = None,
     withheld: bool | None = False,
 ) -> int:
-    """Record that these entities changed for these sites, in the caller's transaction.
+    """Record that these entities changed for these sites, in the caller's transaction; returns
+    how many (site, entity) rows were marked.
 
-    An upsert keyed by (site, kind, id): an existing row gets a new token and becomes pending and
-    due now, clearing a stored refusal (a changed entity is worth resending) and, by default, a
-    staff "Delete from Jira" (`withheld=True` records one; `None` keeps what the row says). Pass
-    `present_in_jira=True` when Jira may hold the entity although no row says so.
+    `targets` names the sites: {external id: site pks}, or `EverySiteOf(entities)`. One
+    statement whatever the count (an `INSERT … SELECT … ON CONFLICT` keyed by (site, kind, id)):
+    an existing row gets a new token and becomes pending and due now, clearing a stored refusal
+    (a changed entity is worth resending) and, by default, a staff "Delete from Jira"
+    (`withheld=True` records one; `None` keeps what the row says). Pass `present_in_jira=True`
+    when Jira may hold the entity although no row says so. The entities' `sync_flags` summary is
+    refreshed in the same transaction (`refresh_sync_summary`).
     """
     now = now or timezone.now()
-    rows = [
-        SyncState(
-            installation_id=installation_id,
-            kind=kind,
-            external_id=external_id,
-            change_token=new_token(),
-            pending=True,
-            changed_at=now,
-            next_attempt_at=now,
-            attempts=0,
-            error="",
-            last_attempt_error="",
-            present_in_jira=bool(present_in_jira),
-            verify_at=None,
-            withheld=bool(withheld),
+    if isinstance(targets, EverySiteOf):
+        if not targets.entities:
+            return 0
+        entities_sql, entities_params = _rows_sql(
+            ("external_id", "workspace_id"), list(targets.entities)
         )
-        for external_id, installation_ids in installation_ids_by_external_id.items()
-        for installation_id in set(installation_ids)
-    ]
-    if not rows:
-        return 0
+        # The sites of each entity's workspace, and the sites holding a row for it.
+        pairs_sql = (
+            f"WITH entities AS ({entities_sql}) "  # noqa: S608
+            "SELECT l.installation_id, e.external_id FROM entities e "
+            f"JOIN {_table(_link_model())} l ON l.workspace_id = e.workspace_id "
+            f"UNION SELECT s.installation_id, s.external_id FROM {_table(SyncState)} s "
+            "JOIN entities e ON s.external_id = e.external_id WHERE s.kind = %s"
+        )
+        pairs_params = [*entities_params, kind]
+        external_ids: Iterable[str] = (external_id for external_id, _ in targets.entities)
+    else:
+        pairs = [
+            (installation_id, external_id)
+            for external_id, installation_ids in targets.items()
+            for installation_id in set(installation_ids)
+        ]
+        if not pairs:
+            return 0
+        pairs_sql, pairs_params = _rows_sql(("installation_id", "external_id"), pairs)
+        external_ids = targets.keys()
     update_fields = [
         "change_token",
         "pending",
@@ -197,14 +224,149 @@ def mark_changed(
         update_fields.append("present_in_jira")
     if withheld is not None:
         update_fields.append("withheld")
-    SyncState.objects.bulk_create(
-        rows,
-        batch_size=500,
-        update_conflicts=True,
-        unique_fields=["installation", "kind", "external_id"],
-        update_fields=update_fields,
+    stamp = SyncState._meta.get_field("changed_at").get_db_prep_value(now, connection)
+    token = (
+        "replace(gen_random_uuid()::text, '-', '')"
+        if connection.vendor == "postgresql"
+        else "lower(hex(randomblob(16)))"
     )
-    return len(rows)
+    # Only the model's own table and column names are interpolated; values are parameters.
+    sql = (
+        f"INSERT INTO {_table(SyncState)} (installation_id, kind, external_id, "  # noqa: S608
+        "change_token, pending, changed_at, next_attempt_at, attempts, claimed_by, error, "
+        "last_attempt_error, present_in_jira, withheld) "
+        f"SELECT p.installation_id, %s, p.external_id, {token}, %s, %s, %s, 0, '', '', '', %s, %s "
+        f"FROM ({pairs_sql}) p WHERE true "
+        "ON CONFLICT (installation_id, kind, external_id) DO UPDATE SET "
+        + ", ".join(f"{name} = excluded.{name}" for name in update_fields)
+    )
+    params = [kind, True, stamp, stamp, bool(present_in_jira), bool(withheld), *pairs_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        marked = cursor.rowcount
+    if isinstance(targets, EverySiteOf) and withheld is False:
+        _summaries_now_pending(kind, external_ids)
+    else:
+        refresh_sync_summary(kind, external_ids)
+    return marked
+
+
+# --- The per-entity summary the admin lists sort and filter on ---------------------------------
+
+#: Bits of an incident's or review's `sync_flags`, OR-ed over its outbox rows (one per site).
+#: Their numeric order is the order of the admin's "Jira sync" column: never sent (0) < synced
+#: < deleted by staff < pending < retrying < failed.
+SYNC_ANY_ROW = 1
+SYNC_WITHHELD = 2  # staff deleted it from Jira (not pending)
+SYNC_PENDING = 4  # pending, no error, no failed attempt
+SYNC_RETRYING = 8  # pending, no error, after a failed attempt
+SYNC_FAILED = 16  # Jira refused it
+
+_ROW_BITS = (
+    (SYNC_FAILED, "s.error <> ''"),
+    (SYNC_RETRYING, "s.error = '' AND s.pending AND s.last_attempt_error <> ''"),
+    (SYNC_PENDING, "s.error = '' AND s.pending AND s.last_attempt_error = ''"),
+    (SYNC_WITHHELD, "s.withheld AND NOT s.pending"),
+)
+SUMMARISED_KINDS = {"incident": "Incident", "review": "PostIncidentReview"}
+
+
+def refresh_sync_summary(kind: str, external_ids: Iterable[str] | None = None) -> int:
+    """Recompute the `sync_flags` summary of these incidents or reviews (all of the kind if
+    None) from their outbox rows, in one statement; returns how many entities changed.
+
+    Every writer of `SyncState` calls it in the same transaction as its write (`mark_changed`
+    does so itself), so the admin's lists sort and filter on an indexed column instead of
+    evaluating a subquery for every entity."""
+    if kind not in SUMMARISED_KINDS:
+        return 0
+    model = apps.get_model("incidents", SUMMARISED_KINDS[kind])
+    flags = " + ".join(f"MAX(CASE WHEN {cond} THEN {bit} ELSE 0 END)" for bit, cond in _ROW_BITS)
+    params: list[Any]
+    if external_ids is None:
+        source, params = f"SELECT external_id FROM {_table(model)}", []  # noqa: S608
+    else:
+        ids = list(dict.fromkeys(external_ids))
+        if not ids:
+            return 0
+        source, params = _rows_sql(("external_id",), [(external_id,) for external_id in ids])
+    # Only model table and column names are interpolated; values are parameters.
+    sql = (
+        f"UPDATE {_table(model)} SET sync_flags = summary.flags FROM ("  # noqa: S608
+        "SELECT e.external_id, CASE WHEN COUNT(s.id) = 0 THEN 0 "
+        f"ELSE {flags} + {SYNC_ANY_ROW} END AS flags "
+        f"FROM ({source}) e LEFT JOIN {_table(SyncState)} s "
+        "ON s.kind = %s AND s.external_id = e.external_id GROUP BY e.external_id) summary "
+        f"WHERE {_table(model)}.external_id = summary.external_id "
+        f"AND {_table(model)}.sync_flags <> summary.flags"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, kind])
+        return cursor.rowcount
+
+
+def sync_flags_once_recorded(kind: str) -> Case:
+    """An entity's `sync_flags` as recording its change leaves them (pending on every site it
+    goes to, unchanged if it goes to none), for the entity's own UPDATE: a bulk update then
+    writes each row once, and recording finds the summaries already right."""
+    links = _link_model().objects.filter(workspace_id=OuterRef("workspace_id"))
+    rows = SyncState.objects.filter(kind=kind, external_id=OuterRef("external_id"))
+    return Case(
+        When(Exists(links) | Exists(rows), then=Value(SYNC_ANY_ROW | SYNC_PENDING)),
+        default=F("sync_flags"),
+        output_field=models.PositiveSmallIntegerField(),
+    )
+
+
+def _summaries_now_pending(kind: str, external_ids: Iterable[str]) -> None:
+    """After `EverySiteOf` marked every row of these entities pending: the summary of each
+    entity with a row is exactly "pending" (cheaper than `refresh_sync_summary`)."""
+    if kind not in SUMMARISED_KINDS:
+        return
+    model = apps.get_model("incidents", SUMMARISED_KINDS[kind])
+    ids = list(dict.fromkeys(external_ids))
+    source, params = _rows_sql(("external_id",), [(external_id,) for external_id in ids])
+    table, pending = _table(model), SYNC_ANY_ROW | SYNC_PENDING
+    # Only model table and column names are interpolated; values are parameters.
+    sql = (
+        f"UPDATE {table} SET sync_flags = {pending} WHERE sync_flags <> {pending} "  # noqa: S608
+        f"AND external_id IN (SELECT e.external_id FROM ({source}) e) "
+        f"AND EXISTS (SELECT 1 FROM {_table(SyncState)} s "
+        f"WHERE s.kind = %s AND s.external_id = {table}.external_id)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, kind])
+
+
+def refresh_sync_summaries(entities: Iterable[tuple[str, str]]) -> None:
+    """`refresh_sync_summary` for (kind, external id) pairs of any kinds (the relay's rows)."""
+    by_kind: dict[str, set[str]] = {}
+    for kind, external_id in entities:
+        by_kind.setdefault(kind, set()).add(external_id)
+    for kind, external_ids in by_kind.items():
+        refresh_sync_summary(kind, sorted(external_ids))
+
+
+def _link_model():
+    return apps.get_model("incidents", "WorkspaceLink")
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _rows_sql(columns: tuple[str, ...], rows: Sequence[tuple]) -> tuple[str, list]:
+    """A SELECT yielding these rows, passed as one parameter per column (PostgreSQL arrays)
+    or one JSON parameter (SQLite), so a statement's size does not grow with the row count."""
+    if connection.vendor == "postgresql":
+        types = {"external_id": "text", "workspace_id": "bigint", "installation_id": "bigint"}
+        arrays = ", ".join(f"%s::{types[c]}[]" for c in columns)
+        return (
+            f"SELECT * FROM unnest({arrays}) AS r({', '.join(columns)})",  # noqa: S608
+            [[row[i] for row in rows] for i in range(len(columns))],
+        )
+    picks = ", ".join(f"json_extract(value, '$[{i}]') AS {c}" for i, c in enumerate(columns))
+    return f"SELECT {picks} FROM json_each(%s)", [json.dumps(rows)]  # noqa: S608
 
 
 def lease_expiry(seconds: float, now=None):

@@ -21,6 +21,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from incidents.models.outbox import sync_flags_once_recorded
 from incidents.sync.recording import record_changes
 
 SEQUENCE_FIELD = "update_sequence_number"
@@ -48,6 +49,7 @@ class SequencedQuerySet(models.QuerySet[_Entity]):
     def update(self, **kwargs: Any) -> int:
         kwargs.setdefault(SEQUENCE_FIELD, next_sequence_expression())
         kwargs.setdefault(LAST_UPDATED_FIELD, timezone.now())
+        kwargs.setdefault("sync_flags", sync_flags_once_recorded(self.model.SYNC_KIND))
         with transaction.atomic(using=self.db):
             identities = list(self.values_list("external_id", "workspace_id"))
             count = super().update(**kwargs)
@@ -98,6 +100,10 @@ class SequencedModel(models.Model):
         help_text="Jira keeps an update only if this number is higher than the last one it saw.",
     )
     last_updated = models.DateTimeField(auto_now=True)
+    # Where the entity stands in Jira over all its sites, as bits of its outbox rows
+    # (`incidents.models.outbox.SYNC_FAILED` etc.; 0: never sent), kept up to date by every
+    # outbox write in the same transaction: the admin lists sort and filter on it.
+    sync_flags = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         abstract = True

@@ -192,6 +192,11 @@ class Container(models.Model):
 
     class Meta:
         ordering = ["name"]
+        indexes = [
+            # The admin's container list sorts on these, with the id as tie-breaker.
+            models.Index(fields=["name", "id"], name="incidents_container_name_id"),
+            models.Index(fields=["last_updated", "id"], name="incidents_container_updated_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} [{self.external_id}]"

@@ -27,7 +27,14 @@ from django.apps import apps
 from django.conf import settings
 from django.utils import timezone
 
-from incidents.models.outbox import SiteSyncStatus, SyncState, mark_changed, new_token
+from incidents.models.outbox import (
+    EverySiteOf,
+    SiteSyncStatus,
+    SyncState,
+    mark_changed,
+    new_token,
+    refresh_sync_summary,
+)
 
 if TYPE_CHECKING:
     from connect.models import Installation
@@ -64,14 +71,17 @@ def sites_to_tell(kind: str, entities: Iterable[Identity]) -> dict[str, set[int]
 
 
 def record_changes(kind: str, entities: Iterable[Identity]) -> int:
-    """Record that these entities (of one kind) changed, for every site `sites_to_tell` names.
+    """Record that these entities (of one kind) changed, for every site `sites_to_tell` names;
+    returns how many (site, entity) rows were marked.
 
-    Call it inside the transaction of the write it records: if it fails, the write rolls back.
+    One statement for any number of entities: the database finds the sites and upserts the rows
+    (`EverySiteOf`). Call it inside the transaction of the write it records: if it fails, the
+    write rolls back.
     """
     entities = list(entities)
     if not entities:
         return 0
-    return mark_changed(kind, sites_to_tell(kind, entities))
+    return mark_changed(kind, EverySiteOf(entities))
 
 
 def _entity_ids_of_workspace(workspace_id: int) -> dict[str, list[str]]:
@@ -110,6 +120,7 @@ def record_workspace_unlinked(link: WorkspaceLink) -> None:
             error="",
             withheld=False,
         )
+        refresh_sync_summary(kind, ids)
 
 
 def record_reinstall(installation: Installation) -> None:

@@ -36,7 +36,12 @@ from connect.client import (
 )
 from connect.models import Installation
 from incidents.models import Incident, PostIncidentReview, WorkspaceLink
-from incidents.models.outbox import SiteSyncStatus, SyncState, mark_changed
+from incidents.models.outbox import (
+    SiteSyncStatus,
+    SyncState,
+    mark_changed,
+    refresh_sync_summaries,
+)
 from incidents.sync.payloads import current_payloads
 
 logger = logging.getLogger(__name__)
@@ -213,6 +218,7 @@ def complete(outcomes: Iterable[Outcome], config: RelayConfig | None = None) -> 
         SyncState.objects.filter(id__in=moved_on).update(claimed_until=None, claimed_by="")
         if gone:
             _requeue_vanished(gone)
+        refresh_sync_summaries((o.row.kind, o.row.external_id) for o in outcomes)
 
 
 def _record_delivered(rows: list[tuple], now) -> None:
@@ -308,6 +314,7 @@ def release_for_retry(rows: list[Claimed], error: str, delay: float) -> None:
             ["attempts", "claimed_until", "claimed_by", "last_attempt_error", "next_attempt_at"],
             batch_size=500,
         )
+        refresh_sync_summaries((r.kind, r.external_id) for r in rows)
 
 
 def _site_status(installation_id: int) -> SiteSyncStatus:

@@ -2,34 +2,30 @@
 
 Each entity's state on each Jira site it goes to (`entity_site_states`), each site's backlog
 (`site_figures`), and the changelist annotation and filters behind the "Jira sync" column.
-`SyncState` names entities by (kind, external id), not by a foreign key, so the changelist
-reads it through correlated subqueries: one query per page whatever the row count.
+The lists read each entity's `sync_flags` summary of its outbox rows (an indexed column), not
+the rows themselves: one query per page whatever the row count, and no subquery per entity.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import (
-    Case,
-    Count,
-    Exists,
-    IntegerField,
-    Min,
-    OuterRef,
-    Q,
-    Subquery,
-    Value,
-    When,
-)
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.timesince import timesince, timeuntil
 
 from connect.models import Installation
-from incidents.models.outbox import SiteSyncStatus, SyncState
+from incidents.models.outbox import (
+    SYNC_ANY_ROW,
+    SYNC_FAILED,
+    SYNC_PENDING,
+    SYNC_RETRYING,
+    SYNC_WITHHELD,
+    SiteSyncStatus,
+    SyncState,
+)
 
 # The first word of every status shown; a browser test relies on these exact words.
 SYNCED = "Synced"
@@ -279,80 +275,72 @@ def site_health(installation: Installation, now: datetime | None = None) -> tupl
 
 
 def attach_site_figures(sites: list[Installation]) -> None:
-    """Set `sync_backlog` and `sync_failed` on each of these sites, in one query: a list page
-    counts its own rows only, not every site's (as an annotation inside the page's COUNT and
-    date bounds would)."""
-    not_refused = Q(error="")
-    counts: dict[int, Mapping[str, object]] = {
-        row["installation_id"]: row
-        for row in SyncState.objects.filter(installation_id__in=[site.pk for site in sites])
-        .order_by()
-        .values("installation_id")
-        .annotate(
-            backlog=Count("pk", filter=Q(pending=True) & not_refused),
-            failed=Count("pk", filter=~not_refused),
+    """Set `sync_backlog` and `sync_failed` on each of these sites, in two queries that read
+    only pending rows (`sync_due_idx`) and refused rows (`sync_failed_idx`): a list page counts
+    its own sites' waiting and refused rows, not every row of the outbox."""
+    ids = [site.pk for site in sites]
+
+    def per_site(rows) -> dict[int, int]:
+        return dict(
+            rows.filter(installation_id__in=ids)
+            .order_by()
+            .values("installation_id")
+            .annotate(total=Count("pk"))
+            .values_list("installation_id", "total")
         )
-    }
+
+    backlog = per_site(SyncState.objects.filter(pending=True, error=""))
+    failed = per_site(SyncState.objects.exclude(error=""))
     for site in sites:
-        row = counts.get(site.pk, {})
         # Figures for the page, not fields of the model: set on the instance.
-        vars(site).update(sync_backlog=row.get("backlog", 0), sync_failed=row.get("failed", 0))
+        vars(site).update(sync_backlog=backlog.get(site.pk, 0), sync_failed=failed.get(site.pk, 0))
 
 
 # --- Changelists -------------------------------------------------------------------------------
 
-# The worst state of an entity over its sites, as a number to annotate and sort on.
-RANKS = {FAILED: 4, RETRYING: 3, PENDING: 2, DELETED: 1, SYNCED: 0}
-WORD_OF_RANK = {rank: word for word, rank in RANKS.items()}
+# The lists read each entity's `sync_flags` (`incidents.models.outbox`), a summary of its rows
+# kept by every outbox write: one indexed column to show, sort and filter on, instead of a
+# subquery evaluated for every entity.
 
 
-def _rows_of(kind: str):
-    return SyncState.objects.filter(kind=kind, external_id=OuterRef("external_id"))
+def word_of_flags(flags: int) -> str | None:
+    """The worst state over the entity's sites, as the column shows it; None if never sent."""
+    for bit, word in (
+        (SYNC_FAILED, FAILED),
+        (SYNC_RETRYING, RETRYING),
+        (SYNC_PENDING, PENDING),
+        (SYNC_WITHHELD, DELETED),
+        (SYNC_ANY_ROW, SYNCED),
+    ):
+        if flags & bit:
+            return word
+    return None
 
 
-def with_sync_rank(queryset, kind: str):
-    """Annotate `sync_rank`: the worst state over the entity's sites, None if it has no row."""
-    rank = Case(
-        When(~Q(error=""), then=Value(RANKS[FAILED])),
-        When(Q(pending=True) & ~Q(last_attempt_error=""), then=Value(RANKS[RETRYING])),
-        When(pending=True, then=Value(RANKS[PENDING])),
-        When(withheld=True, then=Value(RANKS[DELETED])),
-        default=Value(RANKS[SYNCED]),
-        output_field=IntegerField(),
-    )
-    worst = _rows_of(kind).annotate(rank=rank).order_by("-rank").values("rank")[:1]
-    return queryset.annotate(sync_rank=Subquery(worst, output_field=IntegerField()))
+def _any_bit(bits: int) -> Q:
+    """Entities whose summary has any of these bits, as an index-friendly `IN` list."""
+    return Q(sync_flags__in=[value for value in range(2 * SYNC_FAILED) if value & bits])
 
 
-def _out_of_sync(kind: str) -> Exists:
-    return Exists(_rows_of(kind).filter(Q(pending=True) | ~Q(error="")))
-
-
-#: value → (label, condition builder); the "Jira sync" list filter offers them in this order.
+#: value → (label, condition); the "Jira sync" list filter offers them in this order.
 SYNC_FILTERS = {
     "out": (
         "Not in sync (pending or failed on any site)",
-        lambda kind: _out_of_sync(kind),
+        _any_bit(SYNC_PENDING | SYNC_RETRYING | SYNC_FAILED),
     ),
-    "failed": ("Failed on any site", lambda kind: Exists(_rows_of(kind).exclude(error=""))),
-    "pending": (
-        "Pending or retrying",
-        lambda kind: Exists(_rows_of(kind).filter(pending=True, error="")),
-    ),
+    "failed": ("Failed on any site", _any_bit(SYNC_FAILED)),
+    "pending": ("Pending or retrying", _any_bit(SYNC_PENDING | SYNC_RETRYING)),
     "in": (
         "In sync on every site",
-        lambda kind: Exists(_rows_of(kind)) & ~_out_of_sync(kind),
+        Q(sync_flags__in=[SYNC_ANY_ROW, SYNC_ANY_ROW | SYNC_WITHHELD]),
     ),
-    "deleted": (
-        "Deleted from Jira by staff",
-        lambda kind: Exists(_rows_of(kind).filter(withheld=True, pending=False)),
-    ),
-    "none": ("Never sent to any site", lambda kind: ~Exists(_rows_of(kind))),
+    "deleted": ("Deleted from Jira by staff", _any_bit(SYNC_WITHHELD)),
+    "none": ("Never sent to any site", Q(sync_flags=0)),
 }
 
 
-def filter_by_sync(queryset, kind: str, value: str):
+def filter_by_sync(queryset, value: str):
     """Entities in the named sync state (see `SYNC_FILTERS`); an unknown value filters nothing."""
     if value not in SYNC_FILTERS:
         return queryset
-    return queryset.filter(SYNC_FILTERS[value][1](kind))
+    return queryset.filter(SYNC_FILTERS[value][1])

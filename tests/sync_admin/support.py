@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.urls import reverse
 from django.utils import timezone
 
-from incidents.models.outbox import SiteSyncStatus, SyncState
+from incidents.models.outbox import SiteSyncStatus, SyncState, refresh_sync_summary
 
 INCIDENTS = reverse("admin:incidents_incident_changelist")
 REVIEWS = reverse("admin:incidents_postincidentreview_changelist")
@@ -22,6 +22,7 @@ def set_state(entity, installation, kind: str = "incident", **fields) -> SyncSta
     for name, value in fields.items():
         setattr(state, name, value)
     state.save()
+    refresh_sync_summary(kind, [entity.external_id])  # as every outbox writer does
     return state
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from connect.models import Installation
 from incidents.models import Incident, PostIncidentReview
-from incidents.models.outbox import SyncState
+from incidents.models.outbox import SyncState, refresh_sync_summary
 from tests.incidents.factories import make_incident, make_installation, make_review
 from tests.incidents.test_admin_changelists import QUERY_BUDGET, Rows
 
@@ -148,6 +148,8 @@ def add_sync_rows(rows: Rows, sites: list[Installation]) -> None:
         for n, external_id in enumerate(model.objects.values_list("external_id", flat=True))
         for s, site in enumerate(sites)
     )
+    for kind in ("incident", "review"):
+        refresh_sync_summary(kind)
 
 
 PAGES = [

@@ -202,3 +202,27 @@ def test_the_outbox_rows_are_read_only_even_for_superusers(admin_client, busy_si
     assert admin_client.post(delete, {"post": "yes"}).status_code == 403
     state.refresh_from_db()
     assert state.error == "summary: too long" and not state.pending
+
+
+def test_the_outbox_list_sorts_by_change_time_both_ways_and_by_nothing_else(
+    admin_client, busy_site
+):
+    response = admin_client.get(SYNC_STATES)
+    cl = response.context["cl"]
+    sortable = [name for name in cl.list_display if cl.get_ordering_field(name)]
+    assert sortable == ["changed_at"]
+    column = list(cl.list_display).index("changed_at")
+    oldest_first = admin_client.get(SYNC_STATES, {"o": column}).context["cl"].result_list
+    times = [row.changed_at for row in oldest_first]
+    assert times == sorted(times)
+    # Ties go by id in the same direction, so one (changed_at, id) index serves both ways.
+    SyncState.objects.update(changed_at=timezone.now())
+    oldest_first = admin_client.get(SYNC_STATES, {"o": column}).context["cl"].result_list
+    newest_first = admin_client.get(SYNC_STATES, {"o": f"-{column}"}).context["cl"].result_list
+    assert [row.pk for row in oldest_first] == sorted(row.pk for row in oldest_first)
+    assert [row.pk for row in newest_first] == sorted((r.pk for r in newest_first), reverse=True)
+    # A URL asking for another column gets the list's own order, newest change first.
+    attempts = list(cl.list_display).index("attempts")
+    asked = admin_client.get(SYNC_STATES, {"o": attempts}).context["cl"].result_list
+    times = [row.changed_at for row in asked]
+    assert times == sorted(times, reverse=True)
