@@ -1,10 +1,11 @@
 """The one place where our models become Jira's JSON.
 
-Incident and Review follow `components.schemas` of shared/spec/jira-operations-openapi.json;
-workspaces and containers follow the fetchWorkspaces and searchContainers action responses
-(docs jira-operations-api.md §3.2). The functions read only prefetched relations: pass objects
-from `Incident.objects.for_jira()` / `PostIncidentReview.objects.for_jira()` to stay at a
-constant number of queries.
+Incident and Review follow the schemas of Jira's Operations REST API
+(https://developer.atlassian.com/cloud/jira/software/rest/api-group-operations/); workspaces and
+containers follow the fetchWorkspaces and searchContainers action responses
+(https://developer.atlassian.com/cloud/jira/software/modules/operations-information/).
+The functions read only prefetched relations: pass objects from `Incident.objects.for_jira()` /
+`PostIncidentReview.objects.for_jira()` to stay at a constant number of queries.
 """
 
 from collections import defaultdict
@@ -63,6 +64,26 @@ def review_to_jira(review) -> dict:
     payload = _common(review)
     payload["reviews"] = sorted(i.external_id for i in review.incidents.all())
     return payload
+
+
+#: List sizes the Incident and Review schemas require (`minItems` 1, `maxItems` 100) that depend
+#: on other rows, so no model can guarantee them on its own: key, what must hold, what it has.
+LIST_RULES = {
+    "affectedComponents": ("an incident must affect 1 to 100 services", "it affects {n}"),
+    "reviews": ("a review must cover 1 to 100 incidents", "it covers {n}"),
+}
+MIN_ITEMS, MAX_ITEMS = 1, 100
+
+
+def refusal(payload: dict) -> str:
+    """Why Jira would refuse this incident or review payload for what other rows say (its
+    services, its reviewed incidents), or "" when it may go. Checked before every send: such a
+    payload is withheld from Jira and the reason recorded on its outbox row (docs/sync.md)."""
+    for key, (rule, found) in LIST_RULES.items():
+        count = len(payload.get(key, (MIN_ITEMS,)))
+        if not MIN_ITEMS <= count <= MAX_ITEMS:
+            return f"Not sent to Jira: {rule}; {found.format(n=count)}."
+    return ""
 
 
 def workspace_to_jira(workspace) -> dict:

@@ -133,7 +133,7 @@ def _container_delete() -> tuple[Callable[[], object], Callable[[], bool]]:
 
 
 def _link() -> tuple[Callable[[], object], Callable[[], bool]]:
-    incident, workspace = _linked_incident()
+    _incident, workspace = _linked_incident()
     other_site = make_installation()
     return (
         lambda: workspace.link_site(other_site),
@@ -142,7 +142,7 @@ def _link() -> tuple[Callable[[], object], Callable[[], bool]]:
 
 
 def _unlink() -> tuple[Callable[[], object], Callable[[], bool]]:
-    incident, workspace = _linked_incident()
+    _incident, workspace = _linked_incident()
     site = workspace.links.get().installation
     return (
         lambda: workspace.unlink_site(site),
