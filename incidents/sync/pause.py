@@ -6,15 +6,21 @@ counts every request sent before that time against the app. So the pause belongs
 not to the worker that heard it: the worker writes it to `SiteSyncStatus.paused_until` as soon as
 the answer arrives, before anyone sleeps, and every worker reads it before each request to that
 site (`PausingSession`). A paused site gets no request from any worker until the pause ends.
+
+On PostgreSQL each request to a site also takes that site's turn (`site_turn`, an advisory
+lock): one request per site is in flight at a time, so none can already be on its way when
+another worker hears "wait". Workers still run in parallel across sites and between requests.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import requests
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from connect.client import retry_hint
@@ -67,6 +73,28 @@ def pause_site(installation_id: int, seconds: float, reason: str) -> datetime:
     return status.paused_until
 
 
+#: The first key of the advisory locks taking a site's turn (the second is the installation's pk).
+SITE_TURN_LOCK = 0x6A697261  # "jira"
+
+
+@contextmanager
+def site_turn(installation_id: int) -> Iterator[None]:
+    """Hold the site's turn to send: waits while another worker's request to it is in flight.
+
+    A session-level advisory lock on PostgreSQL, released if the worker dies (its connection
+    ends); nothing elsewhere, where one worker at a time is the rule (SQLite)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [SITE_TURN_LOCK, installation_id])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SITE_TURN_LOCK, installation_id])
+
+
 class PausingSession(requests.Session):
     """The HTTP session of one site's `JiraClient`: refuses to send while the site is paused,
     and turns an answer asking to wait into a pause of the site for every worker.
@@ -81,10 +109,15 @@ class PausingSession(requests.Session):
         self.default_pause = default_pause
 
     def send(self, request: requests.PreparedRequest, **kwargs) -> requests.Response:
-        until = paused_until(self.installation_id)
-        if until is not None:
-            raise SitePaused(self.installation_id, until, "paused by an earlier answer")
-        response = super().send(request, **kwargs)
+        with site_turn(self.installation_id):
+            until = paused_until(self.installation_id)
+            if until is not None:
+                raise SitePaused(self.installation_id, until, "paused by an earlier answer")
+            response = super().send(request, **kwargs)
+            self._pause_if_asked(response)
+        return response
+
+    def _pause_if_asked(self, response: requests.Response) -> None:
         status = response.status_code
         if status == 429 or status >= 500:
             hint = retry_hint(response)
@@ -95,4 +128,3 @@ class PausingSession(requests.Session):
                 until = pause_site(self.installation_id, hint, reason)
                 response.close()
                 raise SitePaused(self.installation_id, until, reason)
-        return response
