@@ -108,6 +108,8 @@ class Claimed:
     present_in_jira: bool
     withheld: bool = False
     ever_sent: bool = False
+    #: A refusal on the row (kept when its tombstone check finds the entity gone).
+    error: str = ""
 
 
 def claim(
@@ -136,6 +138,7 @@ def claim(
                 "present_in_jira",
                 "withheld",
                 "synced_at",
+                "error",
             )[:limit]
         )
         if rows:
@@ -143,7 +146,10 @@ def claim(
                 claimed_until=now + timedelta(seconds=config.lease_seconds),
                 claimed_by=worker_id[:64],
             )
-    return [Claimed(r[0], installation_id, kind, *r[1:6], r[6] is not None) for r in rows]
+    return [
+        Claimed(r[0], installation_id, kind, *r[1:6], ever_sent=r[6] is not None, error=r[7])
+        for r in rows
+    ]
 
 
 # --- Outcomes --------------------------------------------------------------------------------
@@ -194,8 +200,8 @@ def complete(outcomes: Iterable[Outcome], config: RelayConfig | None = None) -> 
                 moved_on.append(row_id)
         recorded, dropped = [], []
         for outcome in done:
-            deleted = not outcome.present and not outcome.error
-            if deleted and not outcome.verify and not outcome.row.withheld:
+            absent = not outcome.present
+            if absent and not (outcome.verify or outcome.error or outcome.row.withheld):
                 dropped.append(outcome.row.id)
                 continue
             recorded.append(
@@ -203,7 +209,7 @@ def complete(outcomes: Iterable[Outcome], config: RelayConfig | None = None) -> 
                     outcome.sequence_number,
                     outcome.present,
                     outcome.error,
-                    verify_at if deleted and outcome.verify else None,
+                    verify_at if absent and outcome.verify else None,
                     outcome.row.id,
                 )
             )
@@ -591,7 +597,7 @@ class SiteSender:
             raise
         except JiraError as exc:
             return failed([row], exc)[0]
-        return Outcome(row, delivered=True, present=False, verify=not problem, error=problem)
+        return Outcome(row, delivered=True, present=False, verify=True, error=problem)
 
     def verify(self, rows: list[Claimed]) -> Iterable[list[Outcome]]:
         """Check tombstones one GET at a time: an entity Jira still (or again) holds is recorded
@@ -602,7 +608,7 @@ class SiteSender:
             try:
                 get(row.external_id)
             except JiraNotFound:
-                yield [Outcome(row, delivered=True, present=False)]
+                yield [Outcome(row, delivered=True, present=False, error=row.error)]
                 continue
             except (JiraAuthError, SitePaused):
                 raise
