@@ -69,7 +69,6 @@ def pause_site(installation_id: int, seconds: float, reason: str) -> datetime:
         status.last_error = reason[:2000]
         status.last_error_at = now
         status.save(update_fields=["paused_until", "last_error", "last_error_at"])
-    logger.info("Jira site %s paused until %s: %s", installation_id, status.paused_until, reason)
     return status.paused_until
 
 
@@ -127,4 +126,18 @@ class PausingSession(requests.Session):
                 reason = f"Jira answered {status} and asked to wait {hint:.0f} s"
                 until = pause_site(self.installation_id, hint, reason)
                 response.close()
+                site = response.url.split("/rest/")[0]
+                logger.warning(
+                    "Jira site=%s status=%s failure=HTTP %s paused_until=%s",
+                    site,
+                    status,
+                    status,
+                    until.isoformat(timespec="seconds"),
+                    extra={
+                        "site": site,
+                        "status": status,
+                        "failure": f"HTTP {status}",
+                        "paused_until": until.isoformat(),
+                    },
+                )
                 raise SitePaused(self.installation_id, until, reason)

@@ -6,6 +6,12 @@ them in bulk (≤1000 per request, grouped by workspace with `properties.workspa
 clears only the rows whose change token is still the one it claimed. A worker killed at any point
 leaves claimed rows that another worker takes once the lease ends; nothing is lost, and because
 every send carries the entity's latest state and sequence number, duplicates are harmless.
+
+A site's round is five steps (links, incidents, reviews, then the checks of delivered deletes),
+each claiming and sending on its own and recording outcomes request by request, so a failing
+step does not starve the others; a failed request backs off only its own rows. A pause asked by
+Jira is shared by every worker through the database (`incidents.sync.pause`). docs/sync.md has
+the whole picture.
 """
 
 from __future__ import annotations
