@@ -252,6 +252,8 @@ class SyncMachine(RuleBasedStateMachine):
 
 # Tombstones of unlinks are checked like the relay's own: only in `tombstones_are_checked` and
 # the teardown, after the late deliveries the model lets land.
+# About 60 s of CPU for 500 examples; the wider timeout is for machines shared with other runs.
+@pytest.mark.timeout(900)
 @override_settings(SYNC_VERIFY_DELETE_SECONDS=3600)
 def test_jira_converges_to_the_portal_whatever_the_interleaving(sim, site):
     SyncMachine.sim = sim
