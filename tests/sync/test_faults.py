@@ -211,3 +211,14 @@ def test_a_429_on_one_site_leaves_the_other_sites_going(sim, site, workspace):
     drain()
     assert SiteSyncStatus.objects.get(installation=site).paused_until > timezone.now()
     assert jira_view(sim, "second") == portal_view(other_site)
+
+
+def test_reviews_covering_only_some_incidents_are_found_before_they_are_deleted():
+    workspace = make_workspace()
+    first, second, third = (make_incident(workspace) for _ in range(3))
+    only_first = make_review([first])
+    first_and_second = make_review([first, second])
+    make_review([third])
+    covering = PostIncidentReview.objects.covering_only
+    assert list(covering([first.pk])) == [only_first]
+    assert set(covering([first.pk, second.pk])) == {only_first, first_and_second}

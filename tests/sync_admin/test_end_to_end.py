@@ -186,3 +186,21 @@ def test_only_staff_who_may_resume_sending_may_send_rows_again(site, workspace, 
     run_action(client, SYNC_STATES, "send_again", [state])
     state.refresh_from_db()
     assert not state.pending and state.error == "Jira refused: 400"
+
+
+def test_deleting_the_last_incident_of_a_review_in_the_admin_says_it_is_withheld(
+    sim, site, workspace, admin_client
+):
+    incident = make_incident(workspace)
+    review = make_review([incident])
+    drain()
+    response = admin_client.post(
+        reverse("admin:incidents_incident_delete", args=[incident.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302
+    (message,) = [str(m) for m in response.wsgi_request._messages if m.level_tag == "warning"]
+    assert message.startswith(f"Now covering no incident: {review.external_id}.")
+    drain()
+    assert sim.reviews() == {}
+    state = SyncState.objects.get(kind="review")
+    assert state.status == "failed" and state.error.startswith("Not sent to Jira")
