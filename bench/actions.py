@@ -99,7 +99,10 @@ def bench_urls():
         return JsonResponse({"value": value})
 
     module = types.ModuleType("bench_actions_urls")
-    module.urlpatterns = [path("bench/select-1", select_one), path("", include("portal.urls"))]
+    vars(module)["urlpatterns"] = [
+        path("bench/select-1", select_one),
+        path("", include("portal.urls")),
+    ]
     return module
 
 

@@ -50,6 +50,7 @@ class ConnectJWTAuthentication(BaseAuthentication):
             except SecretDecryptionError as exc:
                 raise InvalidSignature("this site's secret is unreadable; reinstall") from exc
 
+        assert request.method is not None  # set on every request Django serves
         try:
             verified = connect_jwt.verify_server_token(
                 token,

@@ -2,9 +2,11 @@
 
 Since 2026-03-31 Jira Cloud installs private apps only through Forge, and Jira's Operations API
 still accepts only Connect JWTs, so the portal ships as a Forge app that carries its Connect
-modules (forge-install-path.md §2, §4.1, §8.1). The manifest is derived from the very descriptor
-served at /atlassian-connect.json, so the two can never disagree about the module, the
-lifecycle paths, the key or the base URL.
+modules (docs/install.md; the format is Atlassian's manifest reference,
+https://developer.atlassian.com/platform/forge/manifest-reference/). The manifest is derived
+from the very descriptor served at /atlassian-connect.json, so the two can never disagree about
+the module, the lifecycle paths, the key or the base URL. `tests/connect/test_forge_manifest.py`
+checks it with `@forge/manifest`, the validator behind `forge lint` and `forge deploy`.
 """
 
 from __future__ import annotations
@@ -21,16 +23,21 @@ from django.http.request import validate_host
 
 from .descriptor import build_descriptor, validate_settings
 
-#: `app.connect.key` in the Forge schema: 1-90 characters of this set (§4.1).
+#: `app.connect.key` in the Forge schema: 1-90 characters of this set.
 FORGE_CONNECT_KEY_PATTERN = re.compile(r"\A[a-zA-Z0-9\-._]+\Z")
 FORGE_CONNECT_KEY_MAX_LENGTH = 90
 #: The remote that serves the Connect side. Fixed: Forge refuses a configurable Connect remote,
-#: and `app.connect.remote` must name an existing remote (≤23 characters, §4.1).
+#: and `app.connect.remote` must name an existing remote (≤23 characters).
 CONNECT_REMOTE_KEY = "connect"
-#: What the portal does with Jira's data: it stores it and computes on it (§8.1 template).
+#: What the portal does with Jira's data: it stores it and computes on it.
 REMOTE_OPERATIONS = ["storage", "compute"]
+#: Forge requires `storage.inScopeEUD` on a remote that declares "storage": whether the remote
+#: stores in-scope end-user data. It does: the portal keeps, in its own database, the Jira
+#: account ids of the users who link containers, and what each site sends it. See
+#: https://developer.atlassian.com/platform/forge/manifest-reference/remotes/
+REMOTE_STORAGE = {"inScopeEUD": True}
 LIFECYCLE_MODULE_KEY = "lifecycle-events"
-#: Forge requires a runtime even for an app without Forge functions (§4.1).
+#: Forge requires a runtime even for an app without Forge functions.
 RUNTIMES = ("nodejs22.x", "nodejs24.x")
 DEFAULT_RUNTIME = "nodejs22.x"
 #: A Forge app id is an ARI around a UUID; `forge register` creates it.
@@ -40,7 +47,7 @@ APP_ID_PATTERN = re.compile(
     re.IGNORECASE,
 )
 APP_ID_PREFIX = "ari:cloud:ecosystem::app/"
-#: The placeholder Atlassian's own converter writes before `forge register` replaces it (§4.1).
+#: The placeholder Atlassian's own converter writes before `forge register` replaces it.
 UNREGISTERED_APP_ID = "ari:cloud:ecosystem::app/invalid-run-forge-register"
 
 
@@ -114,7 +121,7 @@ def build_forge_manifest(
 def manifest_from_descriptor(
     descriptor: dict[str, Any], *, app_id: str, runtime: str = DEFAULT_RUNTIME
 ) -> dict[str, Any]:
-    """Translate a Connect descriptor as Atlassian's converter does (§7): each module becomes
+    """Translate a Connect descriptor as Atlassian's converter does: each module becomes
     a one-element list under `jira:<name>`, holding the descriptor's own module object."""
     connect_modules: dict[str, list[dict[str, Any]]] = {
         "jira:lifecycle": [{"key": LIFECYCLE_MODULE_KEY, **descriptor["lifecycle"]}]
@@ -136,6 +143,7 @@ def manifest_from_descriptor(
                 "key": CONNECT_REMOTE_KEY,
                 "baseUrl": descriptor["baseUrl"],
                 "operations": list(REMOTE_OPERATIONS),
+                "storage": dict(REMOTE_STORAGE),
             }
         ],
         "connectModules": connect_modules,
@@ -144,7 +152,7 @@ def manifest_from_descriptor(
 
 
 def forge_scope(connect_scope: str) -> str:
-    """`READ` → `read:connect-jira`, `ACT_AS_USER` → `act-as-user:connect-jira` (§4.1)."""
+    """`READ` → `read:connect-jira`, `ACT_AS_USER` → `act-as-user:connect-jira`."""
     return connect_scope.lower().replace("_", "-") + ":connect-jira"
 
 

@@ -217,6 +217,7 @@ def verify_server_token(
     InactiveInstallation); `path` is relative to CONNECT_BASE_URL and `query` is the raw query.
     """
     unverified_header(token, algorithm=HS256)
+    assert isinstance(token, str)  # unverified_header() refuses anything else
     issuer = unverified_claims(token)["iss"]
     secret = secret_for(issuer)
     claims = _decode(token, secret, algorithm=HS256, require=REQUIRED_CLAIMS)
@@ -240,6 +241,7 @@ def verify_install_token(
     """
     header = unverified_header(token, algorithm=RS256)
     kid = install_keys.validate_kid(header.get("kid"))
+    assert isinstance(token, str)  # unverified_header() refuses anything else
     unverified_claims(token)
     key = (key_for or install_keys.fetch_public_key)(kid)
     claims = _decode(token, key, algorithm=RS256, require=(*REQUIRED_CLAIMS, "aud"))

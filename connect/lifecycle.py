@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from . import jwt as connect_jwt
@@ -113,7 +113,7 @@ def handle(request: LifecycleRequest) -> LifecycleOutcome:
 def verify_token(request: LifecycleRequest, token: str) -> connect_jwt.VerifiedToken:
     """RS256 signed-install verification; `enabled`/`disabled` may instead be HS256 signed
     with the site's stored secret (each path pins its own algorithm and key source)."""
-    where = {"method": request.method, "path": request.path, "query": request.query}
+    where: dict[str, Any] = {"method": request.method, "path": request.path, "query": request.query}
     if request.event in (ENABLED, DISABLED) and _header_alg(token) == connect_jwt.HS256:
         return connect_jwt.verify_server_token(token, secret_for=stored_secret, **where)
     return connect_jwt.verify_install_token(token, **where)
@@ -332,4 +332,6 @@ def _max_length(name: str) -> int:
         return MAX_SECRET_LENGTH
     if name == "eventType":
         return 32
-    return Installation._meta.get_field(STORED_FIELDS[name]).max_length
+    field = Installation._meta.get_field(STORED_FIELDS[name])
+    assert isinstance(field, models.CharField) and field.max_length is not None
+    return field.max_length

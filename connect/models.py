@@ -36,6 +36,9 @@ class Installation(models.Model):
 
     class Meta:
         ordering = ["base_url"]
+        # What ops staff and Jira admins call them: the admin lists "Jira sites".
+        verbose_name = "Jira site"
+        verbose_name_plural = "Jira sites"
 
     def __str__(self) -> str:
         return self.display_url or self.base_url

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import NoReturn
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -21,7 +22,7 @@ from .permissions import IsConnectRequest
 logger = logging.getLogger(__name__)
 
 
-def error_body(code: str, detail: object) -> dict[str, object]:
+def error_body(code: str | None, detail: object) -> dict[str, object]:
     """The one JSON shape of every refusal."""
     return {"error": code, "detail": detail}
 
@@ -85,7 +86,7 @@ class ConnectAPIView(APIView):
     def get_exception_handler(self):
         return connect_exception_handler
 
-    def permission_denied(self, request: Request, message=None, code=None) -> None:
+    def permission_denied(self, request: Request, message=None, code=None) -> NoReturn:
         if request.authenticators and not request.successful_authenticator:
             raise exceptions.NotAuthenticated(detail=message or IsConnectRequest.message)
         super().permission_denied(request, message=message, code=code)

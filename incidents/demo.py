@@ -6,6 +6,7 @@ so sequence numbers only move when the demo data really changed.
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TypeVar
 
 from django.db import models, transaction
 from django.utils import timezone
@@ -239,7 +240,10 @@ class Tally:
         )
 
 
-def _upsert(model: type[models.Model], tally: Tally, external_id: str, defaults: dict, **create):
+_M = TypeVar("_M", bound=models.Model)
+
+
+def _upsert(model: type[_M], tally: Tally, external_id: str, defaults: dict, **create) -> _M:
     """Create by external id, or update only the fields that differ (saving only if any do)."""
     obj = model._default_manager.filter(external_id=external_id).first()
     if obj is None:
@@ -316,22 +320,22 @@ def seed_demo(*, link_all_sites: bool = False) -> Tally:
         incident.full_clean_relations()
         incidents[item.external_id] = incident
 
-    for item in REVIEWS:
+    for planned in REVIEWS:
         review = _upsert(
             PostIncidentReview,
             tally,
-            item.external_id,
+            planned.external_id,
             {
-                "summary": item.summary,
-                "description": item.description,
-                "url": f"{BASE_URL}/reviews/{item.external_id}",
-                "status": item.status,
+                "summary": planned.summary,
+                "description": planned.description,
+                "url": f"{BASE_URL}/reviews/{planned.external_id}",
+                "status": planned.status,
             },
-            workspace=workspaces[item.workspace],
-            created_date=now - timedelta(hours=item.hours_ago),
+            workspace=workspaces[planned.workspace],
+            created_date=now - timedelta(hours=planned.hours_ago),
         )
-        review.incidents.set([incidents[i] for i in item.incidents])
-        _sync_associations(review, ReviewAssociation, "review", item.issues, ())
+        review.incidents.set([incidents[i] for i in planned.incidents])
+        _sync_associations(review, ReviewAssociation, "review", planned.issues, ())
         review.full_clean_relations()
 
     if link_all_sites:

@@ -7,6 +7,7 @@ from incidents.provider import review_page
 
 urlpatterns = [
     path("", include("incidents.provider.urls")),
+    path("", include("incidents.pages.urls")),
     path("reviews/create", review_page.create_review, name="incidents-create-review"),
     path(
         "api/schema/",

@@ -1,7 +1,8 @@
 """Jira's limits for incidents and reviews, defined once, and the validators that enforce them.
 
-Every number here is cited to `shared/spec/jira-operations-openapi.json` (components.schemas
-Incident and Review, see also docs `jira-operations-api.md` §2.4) unless marked as our own rule.
+Every number here comes from the Incident and Review schemas of Atlassian's Jira Software Cloud
+OpenAPI document (https://dac-static.atlassian.com/cloud/jira/software/swagger.v3.json; jirasim
+ships the Operations part in `jirasim/spec/`) unless marked as our own rule.
 Messages say what is wrong, with which value, and what is allowed, because ops staff read them.
 """
 
@@ -37,8 +38,8 @@ CONTAINER_ID_PATTERN = r"[a-zA-Z0-9\-_.~@:{}=]+(/[a-zA-Z0-9\-_.~@:{}=]+)*"
 # Workspace, incident and review ids travel in Jira URL paths and comma-joined query
 # strings (`/incidents/{id}`, `?workspaceIds=a,b`), and the JWT qsh hashes the path as
 # sent: keep them to RFC 3986 unreserved characters, never percent-encoded by anyone
-# (connect-framework.md §5 pitfall 14). Starting with a letter or digit rules out the
-# dot segments "." and "..", which would rewrite the Jira URL.
+# (percent-encoded paths break qsh, see docs/connect.md). Starting with a letter or digit
+# rules out the dot segments "." and "..", which would rewrite the Jira URL.
 SAFE_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._~-]*"
 # Jira issue keys (PROJECT-123, project keys start with a capital letter) or numeric ids.
 ISSUE_ID_OR_KEY_PATTERN = r"[A-Z][A-Z0-9_]+-[1-9][0-9]*|[1-9][0-9]*"
@@ -57,6 +58,15 @@ validate_safe_id = RegexValidator(
         "(this id goes into Jira URLs): %(value)r is not allowed."
     ),
     code="invalid_id",
+)
+
+validate_incident_prefix = RegexValidator(
+    _fullmatch(r"[A-Za-z0-9][A-Za-z0-9._~]{0,15}"),
+    message=(
+        "Use 1 to 16 letters, digits and . _ ~, starting with a letter or digit (ids become "
+        "<prefix>-<n>): %(value)r is not allowed."
+    ),
+    code="invalid_prefix",
 )
 
 validate_container_id = RegexValidator(

@@ -1,10 +1,12 @@
 """The calls Jira makes to a ``jiraOperationsInfoProvider`` app's actions, and their contracts.
 
-Wire formats are jira-operations-api.md §3.2: fetchWorkspaces is a POST of ``{"ids": [...]}``;
-searchContainers a GET with ``searchQuery`` (and, optionally, ``workspaceId``);
-onEntityAssociated / onEntityDisassociated a PUT with ``entity``, ``associatedWith`` /
-``disassociatedFrom`` and ``user``. Answers are checked against the documented shapes and every
-deviation is reported as a ``problem`` (the call itself still counts as made).
+Wire formats are Atlassian's
+(https://developer.atlassian.com/cloud/jira/software/modules/operations-information-actions/):
+fetchWorkspaces is a POST of ``{"ids": [...]}``; searchContainers a GET with ``searchQuery``
+(and, optionally, ``workspaceId``); onEntityAssociated / onEntityDisassociated a PUT with
+``entity``, ``associatedWith`` / ``disassociatedFrom`` and ``user``. Answers are checked
+against the documented shapes and every deviation is reported as a ``problem`` (the call itself
+still counts as made).
 """
 
 from __future__ import annotations

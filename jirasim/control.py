@@ -98,7 +98,7 @@ def installations(sim: Simulator, request: Request, _m) -> Response:
 
 def log(sim: Simulator, request: Request, _m) -> Response:
     limit = _int_param(request, "limit", None)
-    since = _int_param(request, "since", 0)
+    since = _int_param(request, "since", 0) or 0
     return Response.json(200, {"entries": sim.log.entries(limit=limit, since=since)})
 
 

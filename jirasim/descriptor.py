@@ -1,7 +1,9 @@
 """Jira's checks of a Connect app descriptor before it installs the app.
 
-The Connect descriptor schema itself is not public here; these rules are the ones the shared
-references establish (connect-framework.md §6.1, jira-operations-api.md §3.1): ``key`` and
+The Connect descriptor schema itself is not public here; these rules are the ones Atlassian's
+pages establish
+(https://developer.atlassian.com/cloud/jira/platform/connect-app-descriptor/,
+https://developer.atlassian.com/cloud/jira/software/modules/operations-information/): ``key`` and
 ``baseUrl`` formats, ``authentication.type == "jwt"``, an ``installed`` lifecycle URL,
 ``apiMigrations.signed-install``, known ``scopes``, and, when present, a well-formed
 ``jiraOperationsInfoProvider`` module. An app without that module installs (Jira would), but the

@@ -1,7 +1,8 @@
 """Faults and limits injected into the Operations REST API, reproducibly.
 
 Jira Cloud answers 500/503 now and then, throttles with 429 + ``Retry-After`` (and
-``X-RateLimit-*``/``RateLimit-Reason`` headers, reliability-security.md §2.1), is sometimes slow
+``X-RateLimit-*``/``RateLimit-Reason`` headers,
+https://developer.atlassian.com/cloud/jira/platform/rate-limiting/), is sometimes slow
 and sometimes drops connections. A client must survive all of it; these knobs let tests and
 demos produce each case on purpose. Random draws come from one seeded RNG, three per request, so
 the same seed and the same request sequence give the same faults.
@@ -19,7 +20,8 @@ from datetime import UTC, datetime
 
 from jirasim.tokens import Clock
 
-#: RateLimit-Reason values Jira sends with a 429 (reliability-security.md §2.1).
+#: RateLimit-Reason values Jira sends with a 429
+#: (https://developer.atlassian.com/cloud/jira/platform/rate-limiting/).
 RATE_LIMIT_REASONS = (
     "jira-quota-global-based",
     "jira-quota-tenant-based",

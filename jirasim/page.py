@@ -26,7 +26,8 @@ font-size:12px;font-weight:600;text-transform:uppercase;background:#dfe1e6}
 """
 
 #: Jira sorts severities with P1 first; unknown or missing severities last.
-_SEVERITY_ORDER = {"P1": 0, "P2": 1, "P3": 2, "P4": 3, "P5": 4}
+# Keyed by whatever an incident holds as its level (None when it has none).
+_SEVERITY_ORDER: dict[str | None, int] = {"P1": 0, "P2": 1, "P3": 2, "P4": 3, "P5": 4}
 
 
 def _link(url: object, text: str) -> str:

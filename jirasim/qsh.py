@@ -1,7 +1,8 @@
 """The Connect query-string hash (qsh), written from the "Understanding JWT" rules.
 
 Jira binds every Connect JWT to one request: ``qsh = hex(sha256(canonical request))``.
-The canonical request is ``METHOD&canonical-path&canonical-query`` (connect-framework.md §4.1).
+The canonical request is ``METHOD&canonical-path&canonical-query``
+(https://developer.atlassian.com/cloud/jira/platform/understanding-jwt-for-connect-apps/).
 This module is deliberately independent of the portal's code and of ``atlassian-jwt``: it is the
 yardstick the portal's own canonicalisation is measured against.
 """

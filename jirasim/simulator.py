@@ -144,7 +144,7 @@ class Simulator(ConnectHost):
         if fault is not None and (fault.drop or fault.status):
             response = (
                 Response(0, drop=True)
-                if fault.drop
+                if fault.drop or fault.status is None
                 else Response.errors(fault.status, f"Injected fault ({fault.kind}).")
             )
             response.headers.update(fault.headers)

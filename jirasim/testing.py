@@ -125,6 +125,7 @@ class AppClient:
         if params:
             url += "?" + urlencode(params, quote_via=quote)
         prepared = requests.Request(method, url, json=json).prepare()
+        assert prepared.url is not None  # prepare() always sets it
         if authorization is None:
             authorization = f"JWT {self.token(method, prepared.url, **claims)}"
         if authorization:
@@ -134,6 +135,7 @@ class AppClient:
     def request_raw(self, method: str, path: str, body: bytes | str) -> requests.Response:
         """Send a body as given (e.g. malformed JSON), signed like any other request."""
         prepared = requests.Request(method, self.base_url + path, data=body).prepare()
+        assert prepared.url is not None
         prepared.headers["Content-Type"] = "application/json"
         prepared.headers["Authorization"] = f"JWT {self.token(method, prepared.url)}"
         return self.session.send(prepared, timeout=10)

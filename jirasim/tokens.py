@@ -2,7 +2,7 @@
 
 * App → Jira (the Operations REST API): HS256 with the installation's shared secret, ``iss`` =
   the app key, a ``qsh`` of the exact request. Jira's own Java reader requires ``iat``/``exp``
-  and allows 30 s of clock leeway (connect-framework.md §2).
+  and allows 30 s of clock leeway, as Atlassian's Connect frameworks do.
 * Jira → app (actions): HS256, ``iss`` = the site's clientKey, optional ``sub`` = an account id.
 * Jira → app (``installed``/``uninstalled``): RS256 signed with Jira's own key pair, header
   ``kid``, ``aud`` = the app's baseUrl; the public key is served by ``kid``.

@@ -16,7 +16,8 @@ def test_the_first_run_creates_an_admin_with_a_random_password(tmp_path, capsys)
     assert username == "admin" and len(password) >= 20
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert password in capsys.readouterr().out
-    assert authenticate(username="admin", password=password).is_superuser
+    user = authenticate(username="admin", password=password)
+    assert user is not None and user.is_superuser
 
 
 def test_a_second_run_leaves_the_existing_admin_alone(tmp_path):

@@ -100,6 +100,18 @@ def wait_until_answering(server: Server) -> None:
     raise AssertionError(f"gunicorn did not answer:\n{server.log_path.read_text()}")
 
 
+def wait_for_log(server: Server, fragment: str, timeout: float = 10) -> str:
+    """The server's log once it holds `fragment` (gunicorn writes access lines after answering)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        output = server.log_path.read_text()
+        if fragment in output:
+            return output
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {fragment!r} in the log within {timeout} s:\n{output}")
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("serve")
@@ -157,8 +169,8 @@ def test_gunicorn_logs_json_lines_without_query_strings_or_tokens(served, tmp_pa
     assert response.status_code == 401
     assert TOKEN not in response.text
 
-    time.sleep(0.5)  # let the worker write its access line
-    output = served.log_path.read_text()
+    # The access line, as JSON: its message's quotes are escaped.
+    output = wait_for_log(served, r"GET /jira/operations/workspaces HTTP/1.1\" 401 ")
     assert TOKEN not in output
     assert "jwt=" not in output
     assert "workspaceId" not in output

@@ -1,9 +1,11 @@
 """Admin forms: they add the many-to-many and inline rules that `Model.full_clean()` cannot see.
 
-The rules themselves live on the models (`Incident.validate_affected_containers`,
-`PostIncidentReview.validate_incidents`, `validate_association_count`); these forms only feed
-them the submitted values and attach the errors to the right field.
+The rules themselves live on the models (`JiraEntity.validate_related`,
+`validate_association_count`); these forms only feed them the submitted values and attach the
+errors to the right field.
 """
+
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -28,7 +30,32 @@ def _workspace(form: forms.ModelForm):
     return workspace
 
 
-class IncidentAdminForm(forms.ModelForm):
+class JiraEntityAdminForm(forms.ModelForm):
+    """An incident's or review's form: the model's `validate_related()` rule for its
+    many-to-many set (containers, reviewed incidents), fed the submitted values."""
+
+    _meta: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        related = self._meta.model.RELATED_FIELD
+        if related in self.fields:
+            # An empty selection gets the model's message, which states Jira's 1..100 range.
+            self.fields[related].required = False
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        assert cleaned is not None  # ModelForm.clean() returns cleaned_data
+        related = cleaned.get(self._meta.model.RELATED_FIELD)
+        if related is not None:
+            try:
+                self._meta.model.validate_related(_workspace(self), related)
+            except ValidationError as exc:
+                self.add_error(None, exc)
+        return cleaned
+
+
+class IncidentAdminForm(JiraEntityAdminForm):
     class Meta:
         model = Incident
         fields = [
@@ -44,24 +71,8 @@ class IncidentAdminForm(forms.ModelForm):
         ]
         field_classes = {"description": MarkdownField}
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if "affected_containers" in self.fields:
-            # An empty selection gets the model's message, which states Jira's 1..100 range.
-            self.fields["affected_containers"].required = False
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        containers = cleaned.get("affected_containers")
-        if containers is not None:
-            try:
-                Incident.validate_affected_containers(_workspace(self), containers)
-            except ValidationError as exc:
-                self.add_error(None, exc)
-        return cleaned
-
-
-class ReviewAdminForm(forms.ModelForm):
+class ReviewAdminForm(JiraEntityAdminForm):
     class Meta:
         model = PostIncidentReview
         fields = [
@@ -76,21 +87,6 @@ class ReviewAdminForm(forms.ModelForm):
         ]
         field_classes = {"description": MarkdownField}
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        if "incidents" in self.fields:
-            self.fields["incidents"].required = False
-
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        incidents = cleaned.get("incidents")
-        if incidents is not None:
-            try:
-                PostIncidentReview.validate_incidents(_workspace(self), incidents)
-            except ValidationError as exc:
-                self.add_error(None, exc)
-        return cleaned
-
 
 class AssociationFormSet(BaseInlineFormSet):
     """Associations inline: the count cap, and duplicates after normalisation (ops-1 = OPS-1)."""
@@ -101,7 +97,8 @@ class AssociationFormSet(BaseInlineFormSet):
             form
             for form in self.forms
             if getattr(form, "cleaned_data", None)  # empty extra forms have {}
-            and not (self.can_delete and self._should_delete_form(form))
+            # Django's own test for a ticked DELETE; private, so django-stubs leave it out.
+            and not (self.can_delete and self._should_delete_form(form))  # type: ignore[attr-defined]
         ]
         try:
             validate_association_count(len(kept))

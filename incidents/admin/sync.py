@@ -70,9 +70,10 @@ class JiraSyncFilter(admin.SimpleListFilter):
         return [(value, label) for value, (label, _) in sync_report.SYNC_FILTERS.items()]
 
     def queryset(self, request, queryset):
-        if not self.value():
+        value = self.value()
+        if not value:
             return queryset
-        return sync_report.filter_by_sync(queryset, self.kind, self.value())
+        return sync_report.filter_by_sync(queryset, self.kind, value)
 
 
 class EntitySyncAdmin(admin.ModelAdmin):
@@ -450,8 +451,9 @@ class SyncStatusFilter(admin.SimpleListFilter):
         return [(value, label) for value, (label, _) in self.CONDITIONS.items()]
 
     def queryset(self, request, queryset):
-        if self.value() in self.CONDITIONS:
-            return queryset.filter(self.CONDITIONS[self.value()][1])
+        value = self.value()
+        if value is not None and value in self.CONDITIONS:
+            return queryset.filter(self.CONDITIONS[value][1])
         return queryset
 
 

@@ -4,6 +4,7 @@
 - `sequence` and `entity`: what every entity sent to Jira shares (sequence number, recording,
   validation, associated Jira issues and services);
 - `incidents` and `reviews`: the two entities Jira's Incidents page shows;
+- `timeline`: an incident's status and severity changes and notes;
 - `associations`: what Jira told us through onEntityAssociated;
 - `outbox`: what each Jira site must still receive.
 """
@@ -13,11 +14,13 @@ from incidents.models.entity import (
     Association,
     AssociationType,
     JiraEntity,
+    JiraEntityQuerySet,
     validate_association_count,
 )
-from incidents.models.incidents import Incident, IncidentAssociation, IncidentQuerySet
+from incidents.models.incidents import Incident, IncidentAssociation
 from incidents.models.outbox import SiteSyncStatus, SyncState
-from incidents.models.reviews import PostIncidentReview, ReviewAssociation, ReviewQuerySet
+from incidents.models.reviews import PostIncidentReview, ReviewAssociation
+from incidents.models.timeline import IncidentUpdate
 from incidents.models.workspaces import NAME_MAX_LENGTH, Container, Workspace, WorkspaceLink
 
 __all__ = [
@@ -29,11 +32,11 @@ __all__ = [
     "EntityKind",
     "Incident",
     "IncidentAssociation",
-    "IncidentQuerySet",
+    "IncidentUpdate",
     "JiraEntity",
+    "JiraEntityQuerySet",
     "PostIncidentReview",
     "ReviewAssociation",
-    "ReviewQuerySet",
     "SiteSyncStatus",
     "SyncState",
     "Workspace",

@@ -1,8 +1,9 @@
 """What Jira told us through onEntityAssociated / onEntityDisassociated: which of our containers
 (or incidents) a Jira project or issue is connected to, on which site, by whom and when.
 
-One row per (site, entity, Jira target), so a replayed call (the JWT `qsh` does not cover the
-body, reliability-security.md §5.12) finds its row and changes nothing.
+One row per (site, entity, Jira target), so a replayed call finds its row and changes nothing:
+the JWT's `qsh` covers the method, path and query but not the body
+(https://developer.atlassian.com/cloud/jira/platform/understanding-jwt-for-connect-apps/).
 """
 
 from django.db import models

@@ -9,25 +9,57 @@ many-to-many set is not known to `Model.full_clean()`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar, Self, TypeVar, cast
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models, transaction
+from django.db.models import Prefetch
 
 from incidents.models.fields import WebURLField
-from incidents.models.sequence import SequencedModel
+from incidents.models.sequence import SequencedModel, SequencedQuerySet
 from incidents.validators import (
     ASSOCIATION_VALUE_MAX_LENGTH,
     ASSOCIATION_VALUES_MAX,
     DESCRIPTION_MAX_LENGTH,
+    ENTITY_ID_MAX_LENGTH,
     SUMMARY_MAX_LENGTH,
     URL_MAX_LENGTH,
     validate_count,
     validate_issue_id_or_key,
+    validate_safe_id,
     validate_service_id_or_key,
 )
+
+
+def entity_id_field(verbose_name: str) -> models.CharField:
+    """The id Jira stores an incident or review under, which goes into Jira's URLs."""
+    return models.CharField(
+        verbose_name,
+        max_length=ENTITY_ID_MAX_LENGTH,
+        unique=True,
+        validators=[validate_safe_id],
+        help_text="Letters, digits and - _ . ~ (it goes into Jira URLs). Fixed once created.",
+    )
+
+
+_JiraEntity = TypeVar("_JiraEntity", bound="JiraEntity")
+
+
+class JiraEntityQuerySet(SequencedQuerySet[_JiraEntity]):
+    def for_jira(self) -> Self:
+        """Entities with everything their payload reads (`incidents.sync.payloads`), in a
+        constant number of queries."""
+        field = cast("type[JiraEntity]", self.model).RELATED_FIELD
+        related = self.model._meta.get_field(field).related_model
+        return self.prefetch_related(
+            Prefetch(
+                field,
+                queryset=related._default_manager.only("id", "external_id"),  # type: ignore[union-attr]
+            ),
+            "associations",
+        )
 
 
 class JiraEntity(SequencedModel):
@@ -122,7 +154,7 @@ class Association(models.Model):
         help_text="An issue key such as OPS-12, or a service id.",
     )
 
-    VALUE_VALIDATORS = {
+    VALUE_VALIDATORS: ClassVar[dict[str, Callable[[str], None]]] = {
         AssociationType.ISSUE: validate_issue_id_or_key,
         AssociationType.SERVICE: validate_service_id_or_key,
     }

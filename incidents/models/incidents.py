@@ -2,32 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Any
 
-from django.db import models
-from django.db.models import Prefetch
+from django.conf import settings
+from django.db import models, transaction
 from django.utils import timezone
 
-from incidents.models.entity import Association, JiraEntity
+from incidents.models.entity import (
+    Association,
+    JiraEntity,
+    JiraEntityQuerySet,
+    entity_id_field,
+)
 from incidents.models.outbox import SyncState
-from incidents.models.sequence import SequencedQuerySet
+from incidents.models.timeline import IncidentUpdate
 from incidents.models.workspaces import Container, Workspace
 from incidents.validators import (
     AFFECTED_COMPONENTS_MAX,
     AFFECTED_COMPONENTS_MIN,
-    ENTITY_ID_MAX_LENGTH,
-    validate_safe_id,
 )
-
-
-class IncidentQuerySet(SequencedQuerySet):
-    def for_jira(self) -> IncidentQuerySet:
-        """Incidents with everything `incident_to_jira` reads, in a constant number of queries."""
-        return self.prefetch_related(
-            Prefetch("affected_containers", queryset=Container.objects.only("id", "external_id")),
-            "associations",
-        )
 
 
 class Incident(JiraEntity):
@@ -46,13 +41,7 @@ class Incident(JiraEntity):
         RESOLVED = "resolved", "Resolved"
         UNKNOWN = "unknown", "Unknown"
 
-    external_id = models.CharField(
-        "incident id",
-        max_length=ENTITY_ID_MAX_LENGTH,
-        unique=True,
-        validators=[validate_safe_id],
-        help_text="Letters, digits and - _ . ~ (it goes into Jira URLs). Fixed once created.",
-    )
+    external_id = entity_id_field("incident id")
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="incidents")
     severity = models.CharField(
         max_length=7,
@@ -65,6 +54,23 @@ class Incident(JiraEntity):
     created_date = models.DateTimeField(
         "raised at", default=timezone.now, help_text="When the incident was raised."
     )
+    resolved_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Set when the status becomes Resolved, cleared if it is reopened.",
+    )
+    commander = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="commanded_incidents",
+        help_text="Who runs the response (the declaring user by default).",
+    )
+    responders = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="responded_incidents"
+    )
     affected_containers = models.ManyToManyField(
         Container,
         related_name="incidents",
@@ -72,7 +78,11 @@ class Incident(JiraEntity):
         "of the incident's workspace.",
     )
 
-    objects = IncidentQuerySet.as_manager()
+    objects = JiraEntityQuerySet["Incident"].as_manager()
+
+    #: Who (a user) or what (e.g. "API: deploy-bot") makes the next `save()`, for the timeline.
+    changed_by: Any = None
+    change_source: str = ""
 
     SYNC_KIND = SyncState.Kind.INCIDENT
     RELATED_FIELD = "affected_containers"
@@ -86,6 +96,61 @@ class Incident(JiraEntity):
             models.Index(fields=["status"], name="incidents_incident_status"),
             models.Index(fields=["severity"], name="incidents_incident_severity"),
         ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, stamp `resolved_at`, and add a timeline entry for each change of status,
+        severity or commander, in one transaction with the write and its outbox rows."""
+        with transaction.atomic(using=kwargs.get("using")):
+            before = None
+            if not self._state.adding and self.pk is not None:
+                before = (
+                    Incident.objects.select_for_update()
+                    .filter(pk=self.pk)
+                    .values("status", "severity", "commander_id")
+                    .first()
+                )
+            if self.status == self.Status.RESOLVED:
+                if self.resolved_at is None or (before and before["status"] != self.status):
+                    self.resolved_at = timezone.now()
+            else:
+                self.resolved_at = None
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "resolved_at"}
+            super().save(*args, **kwargs)
+            if before is not None:
+                self._record_timeline(before)
+
+    def _record_timeline(self, before: Mapping[str, Any]) -> None:
+        entries = []
+        for field, kind in (
+            ("status", IncidentUpdate.Kind.STATUS),
+            ("severity", IncidentUpdate.Kind.SEVERITY),
+        ):
+            old, new = before[field], getattr(self, field)
+            if old != new:
+                entries.append(IncidentUpdate(kind=kind, old_value=old, new_value=new))
+        if before["commander_id"] != self.commander_id:
+            entries.append(
+                IncidentUpdate(
+                    kind=IncidentUpdate.Kind.COMMANDER,
+                    old_value=_username(before["commander_id"]),
+                    new_value=_username(self.commander_id),
+                )
+            )
+        author = self.changed_by if getattr(self.changed_by, "pk", None) else None
+        for entry in entries:
+            entry.incident = self
+            entry.author = author
+            entry.source = self.change_source
+        IncidentUpdate.objects.bulk_create(entries)
+
+    @property
+    def time_to_resolve(self) -> timedelta | None:
+        """From raised to resolved; None while open."""
+        if self.resolved_at is None:
+            return None
+        return max(self.resolved_at - self.created_date, timedelta(0))
 
     @classmethod
     def validate_affected_containers(cls, workspace: Any, containers: Iterable[Container]) -> None:
@@ -119,3 +184,12 @@ class IncidentAssociation(Association):
                 name="incidents_unique_incident_association",
             )
         ]
+
+
+def _username(user_id: int | None) -> str:
+    if user_id is None:
+        return ""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model()._default_manager.filter(pk=user_id).first()
+    return user.get_username() if user is not None else ""

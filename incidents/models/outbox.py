@@ -11,7 +11,7 @@ row pending.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
 from django.db import models
@@ -95,6 +95,19 @@ class SyncState(models.Model):
             models.Index(fields=["pending", "next_attempt_at"], name="sync_due_idx"),
             models.Index(fields=["kind", "external_id"], name="sync_entity_idx"),
             models.Index(fields=["verify_at"], name="sync_verify_idx"),
+            # The relay's claim walks this in order (site, kind, oldest change first) and stops
+            # at its LIMIT: only pending rows are in it, so its cost does not grow with what
+            # was already sent.
+            models.Index(
+                fields=["installation", "kind", "changed_at", "id"],
+                condition=models.Q(pending=True),
+                name="sync_claim_idx",
+            ),
+            models.Index(
+                fields=["installation", "kind", "verify_at"],
+                condition=models.Q(verify_at__isnull=False),
+                name="sync_tombstone_idx",
+            ),
         ]
         verbose_name = "sync state"
 
@@ -135,7 +148,7 @@ class SiteSyncStatus(models.Model):
 
 def mark_changed(
     kind: str,
-    installation_ids_by_external_id: dict[str, Iterable[int]],
+    installation_ids_by_external_id: Mapping[str, Iterable[int]],
     *,
     now=None,
     present_in_jira: bool | None = None,

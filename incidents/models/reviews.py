@@ -6,35 +6,29 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
-from django.db.models import Prefetch
 from django.utils import timezone
 
-from incidents.models.entity import Association, JiraEntity
+from incidents.models.entity import (
+    Association,
+    JiraEntity,
+    JiraEntityQuerySet,
+    entity_id_field,
+)
 from incidents.models.incidents import Incident
 from incidents.models.outbox import SyncState
-from incidents.models.sequence import SequencedQuerySet
 from incidents.models.workspaces import Workspace
 from incidents.validators import (
-    ENTITY_ID_MAX_LENGTH,
     REVIEWED_INCIDENTS_MAX,
     REVIEWED_INCIDENTS_MIN,
-    validate_safe_id,
 )
 
 
-class ReviewQuerySet(SequencedQuerySet):
-    def for_jira(self) -> ReviewQuerySet:
-        """Reviews with everything `review_to_jira` reads, in a constant number of queries."""
-        return self.prefetch_related(
-            Prefetch("incidents", queryset=Incident.objects.only("id", "external_id")),
-            "associations",
-        )
-
+class ReviewQuerySet(JiraEntityQuerySet["PostIncidentReview"]):
     def covering_only(self, incident_ids: Iterable[int]) -> ReviewQuerySet:
         """Reviews that cover these incidents and no other: deleting them leaves such a review
         with none, which Jira refuses, so the relay withholds it from Jira (docs/sync.md)."""
         ids = list(incident_ids)
-        through = self.model.incidents.through
+        through = PostIncidentReview.incidents.through
         return (
             self.filter(incidents__in=ids)
             .distinct()
@@ -53,13 +47,7 @@ class PostIncidentReview(JiraEntity):
         COMPLETED = "completed", "Completed"
         UNKNOWN = "unknown", "Unknown"
 
-    external_id = models.CharField(
-        "review id",
-        max_length=ENTITY_ID_MAX_LENGTH,
-        unique=True,
-        validators=[validate_safe_id],
-        help_text="Letters, digits and - _ . ~ (it goes into Jira URLs). Fixed once created.",
-    )
+    external_id = entity_id_field("review id")
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="reviews")
     status = models.CharField(max_length=19, choices=Status, default=Status.IN_PROGRESS)
     created_date = models.DateTimeField("started at", default=timezone.now)

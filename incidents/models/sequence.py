@@ -14,7 +14,7 @@ relay tell Jira: the edit and its record commit together or not at all (docs/syn
 from __future__ import annotations
 
 import time
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from django.db import models, transaction
 from django.db.models import F, Value
@@ -24,6 +24,7 @@ from django.utils import timezone
 from incidents.sync.recording import record_changes
 
 SEQUENCE_FIELD = "update_sequence_number"
+_Entity = TypeVar("_Entity", bound="SequencedModel")
 LAST_UPDATED_FIELD = "last_updated"
 
 
@@ -41,7 +42,7 @@ def next_sequence_expression() -> Greatest:
     )
 
 
-class SequencedQuerySet(models.QuerySet):
+class SequencedQuerySet(models.QuerySet[_Entity]):
     """Bulk writes that bump the sequence and record the change in the same transaction."""
 
     def update(self, **kwargs: Any) -> int:
@@ -56,7 +57,9 @@ class SequencedQuerySet(models.QuerySet):
     def delete(self) -> tuple[int, dict[str, int]]:
         with transaction.atomic(using=self.db):
             pks = list(self.values_list("pk", flat=True))
-            doomed = self.model._default_manager.filter(pk__in=pks)
+            doomed = cast(
+                "SequencedQuerySet[_Entity]", self.model._default_manager.filter(pk__in=pks)
+            )
             self.model.before_delete(doomed)
             identities = list(doomed.values_list("external_id", "workspace_id"))
             result = super(SequencedQuerySet, doomed).delete()
@@ -101,7 +104,7 @@ class SequencedModel(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
-            self.update_sequence_number = next_sequence_expression()  # type: ignore[assignment]
+            self.update_sequence_number = next_sequence_expression()
             update_fields = kwargs.get("update_fields")
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, SEQUENCE_FIELD, LAST_UPDATED_FIELD}
@@ -125,5 +128,6 @@ class SequencedModel(models.Model):
 
     def bump_sequence(self) -> None:
         """Bump the sequence without saving other fields (for changes to related rows)."""
-        type(self)._default_manager.filter(pk=self.pk).bump_sequence()
+        same = type(self)._default_manager.filter(pk=self.pk)
+        cast("SequencedQuerySet[SequencedModel]", same).bump_sequence()
         self.refresh_from_db(fields=[SEQUENCE_FIELD, LAST_UPDATED_FIELD])

@@ -17,6 +17,7 @@ from incidents.validators import (
     ENTITY_ID_MAX_LENGTH,
     URL_MAX_LENGTH,
     validate_container_id,
+    validate_incident_prefix,
     validate_safe_id,
 )
 
@@ -51,6 +52,15 @@ class Workspace(models.Model):
     name = models.CharField(max_length=NAME_MAX_LENGTH)
     url = WebURLField("URL", max_length=URL_MAX_LENGTH, help_text="Where Jira links to.")
     avatar_url = WebURLField("avatar URL", max_length=URL_MAX_LENGTH, blank=True)
+    incident_prefix = models.CharField(
+        max_length=16,
+        default="INC",
+        validators=[validate_incident_prefix],
+        help_text="New incidents of this workspace get ids <prefix>-<n>, e.g. INC-42.",
+    )
+    incident_counter = models.PositiveBigIntegerField(
+        default=0, editable=False, help_text="The last <n> given to a new incident."
+    )
     sites = models.ManyToManyField(
         "connect.Installation",
         through="WorkspaceLink",

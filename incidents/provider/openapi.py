@@ -5,7 +5,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 class ConnectJWTScheme(OpenApiAuthenticationExtension):
     """`Authorization: JWT <token>`: HS256, signed with the site's shared secret, `iss` = the
-    site's clientKey, `qsh` = the hash of this very request (connect-framework.md §4)."""
+    site's clientKey, `qsh` = the hash of this very request
+    (https://developer.atlassian.com/cloud/jira/platform/understanding-jwt-for-connect-apps/)."""
 
     target_class = "connect.authentication.ConnectJWTAuthentication"
     name = "connectJwt"

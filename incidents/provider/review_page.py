@@ -1,10 +1,14 @@
-"""The page Jira's legacy createPostIncidentReview action links to (jira-operations-api.md §3.1):
+"""The page Jira's legacy createPostIncidentReview action links to
+(https://developer.atlassian.com/cloud/jira/software/rest/api-group-operations/):
 `/reviews/create?incident-id=…&component-id=…` gives an ops engineer a review form prefilled
 from that incident (and component); saving creates the review and opens it in the admin.
 """
 
 from __future__ import annotations
 
+from typing import cast
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
@@ -59,9 +63,10 @@ class CreateReviewForm(ReviewAdminForm):
     def __init__(self, *args, incident: Incident, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["workspace"].disabled = True
-        self.fields["incidents"].queryset = Incident.objects.filter(
-            workspace_id=incident.workspace_id
-        ).only("pk", "external_id", "summary")
+        incidents = cast(forms.ModelMultipleChoiceField, self.fields["incidents"])
+        incidents.queryset = Incident.objects.filter(workspace_id=incident.workspace_id).only(
+            "pk", "external_id", "summary"
+        )
 
 
 def save_review(form: CreateReviewForm) -> PostIncidentReview | None:

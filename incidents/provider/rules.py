@@ -1,4 +1,5 @@
-"""The rules of the four actions Jira calls (jira-operations-api.md §3.2), as plain functions.
+"""The rules of the four actions Jira calls, as plain functions
+(https://developer.atlassian.com/cloud/jira/software/modules/operations-information-actions/).
 
 Every function takes the calling site (`connect.models.Installation`, from the verified JWT
 `iss` only) and sees only the workspaces staff linked to that site: an id of another site's
@@ -11,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from django.db import connections, transaction
 from django.db.models import (
@@ -247,11 +249,12 @@ def acting_account_id(*candidates: object) -> str | None:
         if candidate is None or candidate == "":
             continue
         problem = text_problem(candidate, max_length=ACCOUNT_ID_MAX_LENGTH)
-        if problem is None and not _ACCOUNT_ID.match(candidate):
+        # text_problem() finds none only in a string.
+        if problem is None and not _ACCOUNT_ID.match(cast(str, candidate)):
             problem = "must be an Atlassian account id (letters, digits and : . _ -)"
         if problem:
             raise InvalidInput(f"the user id {problem}", field="user")
-        return candidate
+        return cast(str, candidate)
     return None
 
 
@@ -272,7 +275,10 @@ def find_entity(installation, entity_id: str, entity_ari: str = "") -> Container
     if len(entity_id) > ENTITY_ID_MAX_LENGTH:
         raise not_found
     workspaces = linked_workspaces(installation).values("pk")
-    models = {EntityKind.CONTAINER: Container, EntityKind.INCIDENT: Incident}
+    models: dict[str, type[Container] | type[Incident]] = {
+        EntityKind.CONTAINER: Container,
+        EntityKind.INCIDENT: Incident,
+    }
     for kind in _kinds_to_try(entity_ari if isinstance(entity_ari, str) else ""):
         found = (
             models[kind]

@@ -1,4 +1,5 @@
-"""Request and response shapes of the actions Jira calls (jira-operations-api.md §3.2).
+"""Request and response shapes of the actions Jira calls (Atlassian's "Operations information
+actions": https://developer.atlassian.com/cloud/jira/software/modules/operations-information-actions/).
 
 Requests are validated here (types, lengths, NUL and lone surrogates refused by DRF's CharField
 validators); the same classes describe the actions in the OpenAPI document at /api/schema/.

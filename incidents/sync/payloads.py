@@ -1,16 +1,18 @@
 """The one place where our models become Jira's JSON.
 
-Incident and Review follow the schemas of Jira's Operations REST API
-(https://developer.atlassian.com/cloud/jira/software/rest/api-group-operations/); workspaces and
-containers follow the fetchWorkspaces and searchContainers action responses
-(https://developer.atlassian.com/cloud/jira/software/modules/operations-information/).
+Incident and Review follow the Operations schemas of Atlassian's OpenAPI document (a copy in
+`jirasim/spec/`); workspaces and containers follow the fetchWorkspaces and searchContainers
+action responses
+(https://developer.atlassian.com/cloud/jira/software/modules/operations-information-actions/).
 The functions read only prefetched relations: pass objects from `Incident.objects.for_jira()` /
 `PostIncidentReview.objects.for_jira()` to stay at a constant number of queries.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 SCHEMA_VERSION = "1.0"
 
@@ -20,50 +22,134 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _associations(associations: Iterable) -> list[dict]:
+#: The fields of an incident or review that its payload reads, as `values()` names them.
+ENTITY_FIELDS = (
+    "external_id",
+    "update_sequence_number",
+    "summary",
+    "description",
+    "url",
+    "created_date",
+    "last_updated",
+    "status",
+)
+
+
+def _associations(pairs: Iterable[tuple[str, str]]) -> list[dict]:
     grouped: dict[str, list[str]] = defaultdict(list)
-    for association in associations:
-        grouped[association.association_type].append(association.value)
+    for association_type, value in pairs:
+        grouped[association_type].append(value)
     return [
         {"associationType": kind, "values": sorted(values)}
         for kind, values in sorted(grouped.items())
     ]
 
 
-def _common(entity) -> dict:
+def _common(fields: Mapping[str, Any], associations: Iterable[tuple[str, str]]) -> dict:
     payload = {
         "schemaVersion": SCHEMA_VERSION,
-        "id": entity.external_id,
-        "updateSequenceNumber": entity.update_sequence_number,
-        "summary": entity.summary,
-        "description": entity.description,
-        "url": entity.url,
-        "createdDate": rfc3339(entity.created_date),
-        "lastUpdated": rfc3339(entity.last_updated),
-        "status": entity.status,
+        "id": fields["external_id"],
+        "updateSequenceNumber": fields["update_sequence_number"],
+        "summary": fields["summary"],
+        "description": fields["description"],
+        "url": fields["url"],
+        "createdDate": rfc3339(fields["created_date"]),
+        "lastUpdated": rfc3339(fields["last_updated"]),
+        "status": fields["status"],
     }
-    associations = _associations(entity.associations.all())
-    if associations:
-        payload["associations"] = associations
+    grouped = _associations(associations)
+    if grouped:
+        payload["associations"] = grouped
     return payload
 
 
-def incident_to_jira(incident) -> dict:
-    """An `Incident` as Jira's Incident schema; severity only when set."""
-    payload = _common(incident)
-    payload["affectedComponents"] = sorted(
-        c.external_id for c in incident.affected_containers.all()
+def build_incident(
+    fields: Mapping[str, Any],
+    containers: Iterable[str],
+    associations: Iterable[tuple[str, str]],
+) -> dict:
+    """Jira's Incident from plain values: `ENTITY_FIELDS` plus `severity`, the affected
+    containers' ids, and (type, value) association pairs. Severity only when set."""
+    payload = _common(fields, associations)
+    payload["affectedComponents"] = sorted(containers)
+    if fields["severity"]:
+        payload["severity"] = {"level": fields["severity"]}
+    return payload
+
+
+def build_review(
+    fields: Mapping[str, Any],
+    incidents: Iterable[str],
+    associations: Iterable[tuple[str, str]],
+) -> dict:
+    """Jira's Review from plain values; `reviews` are the reviewed incidents' ids."""
+    payload = _common(fields, associations)
+    payload["reviews"] = sorted(incidents)
+    return payload
+
+
+def _association_pairs(entity: Any) -> list[tuple[str, str]]:
+    return [(a.association_type, a.value) for a in entity.associations.all()]
+
+
+def incident_to_jira(incident: Any) -> dict:
+    """An `Incident` instance as Jira's Incident schema."""
+    fields = {name: getattr(incident, name) for name in (*ENTITY_FIELDS, "severity")}
+    containers = [c.external_id for c in incident.affected_containers.all()]
+    return build_incident(fields, containers, _association_pairs(incident))
+
+
+def review_to_jira(review: Any) -> dict:
+    """A `PostIncidentReview` instance as Jira's Review schema."""
+    fields = {name: getattr(review, name) for name in ENTITY_FIELDS}
+    incidents = [i.external_id for i in review.incidents.all()]
+    return build_review(fields, incidents, _association_pairs(review))
+
+
+@dataclass(frozen=True)
+class Current:
+    """An entity as the relay reads it: where it belongs, and its payload."""
+
+    workspace_pk: int
+    workspace_id: str
+    payload: dict
+
+
+def current_payloads(model: Any, external_ids: Iterable[str]) -> dict[str, Current]:
+    """The payloads of these incidents or reviews (by external id), built from `values()` in
+    three queries whatever their number: no model instances, no prefetch machinery."""
+    is_incident = model.RELATED_FIELD == "affected_containers"
+    names = (*ENTITY_FIELDS, "severity") if is_incident else ENTITY_FIELDS
+    rows = list(
+        model._default_manager.filter(external_id__in=list(external_ids)).values(
+            "pk", "workspace_id", "workspace__external_id", *names
+        )
     )
-    if incident.severity:
-        payload["severity"] = {"level": incident.severity}
-    return payload
-
-
-def review_to_jira(review) -> dict:
-    """A `PostIncidentReview` as Jira's Review schema; `reviews` are the incident ids."""
-    payload = _common(review)
-    payload["reviews"] = sorted(i.external_id for i in review.incidents.all())
-    return payload
+    pks = [row["pk"] for row in rows]
+    through = model._meta.get_field(model.RELATED_FIELD).remote_field.through
+    owner = model._meta.model_name  # the through table's column for the owner
+    target = "container" if is_incident else "incident"
+    related: dict[int, list[str]] = defaultdict(list)
+    for owner_pk, related_id in through.objects.filter(**{f"{owner}_id__in": pks}).values_list(
+        f"{owner}_id", f"{target}__external_id"
+    ):
+        related[owner_pk].append(related_id)
+    association_model = model._meta.get_field("associations").related_model
+    fk = "incident_id" if is_incident else "review_id"
+    associations: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for owner_pk, association_type, value in association_model.objects.filter(
+        **{f"{fk}__in": pks}
+    ).values_list(fk, "association_type", "value"):
+        associations[owner_pk].append((association_type, value))
+    build = build_incident if is_incident else build_review
+    return {
+        row["external_id"]: Current(
+            row["workspace_id"],
+            row["workspace__external_id"],
+            build(row, related[row["pk"]], associations[row["pk"]]),
+        )
+        for row in rows
+    }
 
 
 #: List sizes the Incident and Review schemas require (`minItems` 1, `maxItems` 100) that depend

@@ -129,11 +129,7 @@ def related_set_changed(
     """An incident's containers or a review's incidents changed, from either side: bump the
     owning entities, which records them (`SequencedQuerySet.update`)."""
     owner_model = sender._meta.auto_created
-    field = next(
-        f.name
-        for f in owner_model._meta.many_to_many
-        if f.remote_field.through is sender  # type: ignore[union-attr]
-    )
+    field = next(f.name for f in owner_model._meta.many_to_many if f.remote_field.through is sender)
     changed = action in ("post_add", "post_remove") and bool(pk_set)
     if not reverse:
         if changed or action == "post_clear":

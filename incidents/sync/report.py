@@ -8,6 +8,7 @@ reads it through correlated subqueries: one query per page whatever the row coun
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -282,7 +283,7 @@ def attach_site_figures(sites: list[Installation]) -> None:
     counts its own rows only, not every site's (as an annotation inside the page's COUNT and
     date bounds would)."""
     not_refused = Q(error="")
-    counts = {
+    counts: dict[int, Mapping[str, object]] = {
         row["installation_id"]: row
         for row in SyncState.objects.filter(installation_id__in=[site.pk for site in sites])
         .order_by()
@@ -294,8 +295,8 @@ def attach_site_figures(sites: list[Installation]) -> None:
     }
     for site in sites:
         row = counts.get(site.pk, {})
-        site.sync_backlog = row.get("backlog", 0)
-        site.sync_failed = row.get("failed", 0)
+        # Figures for the page, not fields of the model: set on the instance.
+        vars(site).update(sync_backlog=row.get("backlog", 0), sync_failed=row.get("failed", 0))
 
 
 # --- Changelists -------------------------------------------------------------------------------

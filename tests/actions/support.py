@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import jwt as pyjwt
@@ -98,7 +99,7 @@ def call(
     """Send a JWT-signed action call through the test client; `site=None` sends no token."""
     path = reverse(url_name)
     query = encode_query(params) if query is None else query
-    headers = {}
+    headers: dict[str, Any] = {}
     if token is None and site is not None:
         token = token_for(site, method, path, query, sub=sub)
     if token is not None:

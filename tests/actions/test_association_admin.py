@@ -1,7 +1,6 @@
 """Staff see Jira's associations in the admin, read-only: a list and the container's page."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from incidents.models.associations import EntityAssociation
@@ -10,14 +9,6 @@ from incidents.provider.rules import JiraTarget, record_association
 pytestmark = pytest.mark.django_db
 
 USER = "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"
-
-
-@pytest.fixture
-def ops_client(client, django_user_model):
-    user = django_user_model.objects.create_user("ops", password="unused", is_staff=True)
-    user.groups.add(Group.objects.get(name="Ops staff"))
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from incidents.models.associations import EntityAssociation
 from incidents.provider.rules import JiraTarget, record_association
@@ -12,7 +12,7 @@ from .support import make_container, make_site, make_workspace
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs concurrent writers"),
+    pytest.mark.postgres,
 ]
 COPIES = 10
 

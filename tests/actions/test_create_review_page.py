@@ -1,7 +1,7 @@
 """/reviews/create?incident-id=…&component-id=…: Jira's link to start a post-incident review."""
 
 import pytest
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from incidents.models import PostIncidentReview
@@ -11,14 +11,6 @@ from .support import make_container, make_workspace
 
 pytestmark = pytest.mark.django_db
 PAGE = "incidents-create-review"
-
-
-@pytest.fixture
-def ops_client(client, django_user_model):
-    user = django_user_model.objects.create_user("ops", password="unused", is_staff=True)
-    user.groups.add(Group.objects.get(name="Ops staff"))
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

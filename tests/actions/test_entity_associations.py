@@ -196,6 +196,7 @@ def test_associated_call_records_and_answers_200_with_an_empty_object(client, wo
     assert response.status_code == 200
     assert response.json() == {}
     row = EntityAssociation.objects.get()
+    assert row.container is not None
     assert (row.container.external_id, row.target_id, row.associated_by) == (
         "payments-db",
         "10001",
@@ -260,6 +261,7 @@ def test_disassociating_another_sites_association_is_a_404_and_keeps_it(client, 
         client, world["a"], "PUT", DISASSOCIATED, body=body("secret-b", associate=False)
     )
     assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
     assert EntityAssociation.objects.count() == 1
 
 
@@ -297,10 +299,20 @@ def test_disassociation_needs_disassociated_from(client, world):
     assert "disassociatedFrom" in response.json()["detail"]
 
 
-@pytest.mark.parametrize("raw", ["", "[]", "{", '{"entity": {"id": "payments-db"}'])
-def test_empty_or_malformed_body_is_a_400(client, world, raw):
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("", "invalid"),
+        ("[]", "invalid_request"),
+        ("{", "parse_error"),
+        ('{"entity": {"id": "payments-db"}', "parse_error"),
+    ],
+)
+def test_empty_or_malformed_body_is_a_400(client, world, raw, code):
     response = call(client, world["a"], "PUT", ASSOCIATED, raw_body=raw)
     assert response.status_code == 400
+    assert response.json()["error"] == code
+    assert not EntityAssociation.objects.exists()
 
 
 def test_malformed_user_id_query_parameter_is_a_400(client, world):
@@ -308,11 +320,14 @@ def test_malformed_user_id_query_parameter_is_a_400(client, world):
         client, world["a"], "PUT", ASSOCIATED, body=body(user=None), params={"userId": "a b"}
     )
     assert response.status_code == 400
+    assert "userId" in response.json()["detail"]
     assert not EntityAssociation.objects.exists()
 
 
 def test_get_is_not_allowed(client, world):
-    assert call(client, world["a"], "GET", ASSOCIATED).status_code == 405
+    response = call(client, world["a"], "GET", ASSOCIATED)
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"
 
 
 def test_association_of_a_container_made_later_works(client, site_a, world):

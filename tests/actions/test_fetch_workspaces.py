@@ -146,4 +146,5 @@ def test_a_body_over_the_size_limit_is_refused_before_parsing(client, world):
 def test_without_a_token_the_call_is_refused(client, world):
     response = call(client, None, "POST", FETCH, body={"ids": ["ws-a"]})
     assert response.status_code == 401
+    assert response.json()["error"] == "not_authenticated"
     assert response["WWW-Authenticate"] == "JWT"

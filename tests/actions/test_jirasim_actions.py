@@ -71,6 +71,7 @@ def test_associate_and_disassociate_from_jirasim(sim, portal_data):
     associated = sim.associate("payments-db", "10001")
     assert associated.ok, associated.problems
     row = EntityAssociation.objects.get()
+    assert row.container is not None
     assert (row.installation, row.container.external_id, row.target_id) == (
         home,
         "payments-db",

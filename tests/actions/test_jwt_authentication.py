@@ -45,6 +45,7 @@ def test_token_for_another_action_is_refused(client, world):
     token = token_for(world["a"], "POST", reverse(FETCH))
     response = call(client, world["a"], "PUT", ASSOCIATED, body=ASSOCIATION, token=token)
     assert response.status_code == 401
+    assert response.json()["error"] == "qsh_mismatch"
     assert not EntityAssociation.objects.exists()
 
 
@@ -52,6 +53,7 @@ def test_token_for_another_method_is_refused(client, world):
     token = token_for(world["a"], "POST", reverse(ASSOCIATED))
     response = call(client, world["a"], "PUT", ASSOCIATED, body=ASSOCIATION, token=token)
     assert response.status_code == 401
+    assert response.json()["error"] == "qsh_mismatch"
 
 
 def test_context_token_is_refused(client, world):
@@ -62,7 +64,9 @@ def test_context_token_is_refused(client, world):
 
 def test_expired_token_is_refused(client, world):
     token = token_for(world["a"], "GET", reverse(SEARCH), iat=1_600_000_000, exp=1_600_000_180)
-    assert call(client, world["a"], "GET", SEARCH, token=token).status_code == 401
+    response = call(client, world["a"], "GET", SEARCH, token=token)
+    assert response.status_code == 401
+    assert response.json()["error"] == "token_expired"
 
 
 @pytest.mark.parametrize(
@@ -89,4 +93,5 @@ def test_the_site_comes_from_the_token_not_the_body(client, world):
     }
     response = call(client, world["a"], "PUT", ASSOCIATED, body=body)
     assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
     assert not EntityAssociation.objects.exists()

@@ -174,6 +174,7 @@ def test_long_query_over_http_is_a_400_with_a_reason(client, world):
 def test_nul_in_query_over_http_is_a_400(client, world):
     response = call(client, world["a"], "GET", SEARCH, query="searchQuery=a%00b")
     assert response.status_code == 400
+    assert "searchQuery" in response.json()["detail"]
 
 
 def test_workspace_id_over_http(client, world):

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import jwt as pyjwt
 from atlassian_jwt.url_utils import hash_url
+from jwt.types import Options
 
 
 @dataclass
@@ -104,7 +105,7 @@ class FakeJira:
         if not auth.startswith("JWT "):
             problem = "no 'Authorization: JWT' header"
         else:
-            options = {"require": ["iss", "iat", "exp", "qsh"]}
+            options: Options = {"require": ["iss", "iat", "exp", "qsh"]}
             if not self.verify_times:
                 options |= {"verify_exp": False, "verify_iat": False}
             try:

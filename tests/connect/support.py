@@ -115,7 +115,7 @@ def claims_for(
     method: str,
     path: str,
     query: str = "",
-    aud: str | None = None,
+    aud: str | list[str] | None = None,
     drop: tuple[str, ...] = (),
     **overrides: Any,
 ) -> dict[str, Any]:
@@ -140,7 +140,7 @@ def install_token(
     *,
     iss: str,
     event: str = "installed",
-    aud: str = BASE_URL,
+    aud: str | list[str] = BASE_URL,
     drop: tuple[str, ...] = (),
     **overrides: Any,
 ) -> str:

@@ -71,3 +71,12 @@ def test_search_by_client_key(admin_client, installation):
     make_installation("site-b", SECRET)
     page = admin_client.get("/admin/connect/installation/", {"q": "site-b"}).content.decode()
     assert "site-b" in page and "ops.site-a.example" not in page
+
+
+def test_the_admin_calls_them_jira_sites(admin_client, installation):
+    """As the docs and the rest of the admin do (linked Jira sites, the sync's Jira site)."""
+    index = admin_client.get("/admin/").content.decode()
+    assert '<a href="/admin/connect/installation/">Jira sites</a>' in index
+    assert "Installations" not in index
+    changelist = admin_client.get("/admin/connect/installation/").content.decode()
+    assert "Select Jira site to view" in changelist

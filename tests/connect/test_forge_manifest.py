@@ -1,16 +1,27 @@
-"""The Forge manifest (Connect on Forge): checked against the rules of forge-install-path.md §4.1
-and §4.2, identical to the descriptor where they overlap, and refused when Jira could not use it.
+"""The Forge manifest (Connect on Forge): accepted by Atlassian's own validator, checked against
+the Forge rules written out here, identical to the descriptor where they overlap, and refused
+when Jira could not use it.
 
-The rules are written here from the document, independently of `connect/forge.py`.
+Atlassian's validator is `@forge/manifest` (the package behind `forge lint` and `forge deploy`),
+installed by `make test` into tools/forge-lint from its package-lock.json. Without Node.js and
+npm those tests are skipped, except under REQUIRE_FORGE_LINT=1 (set by .ci/run), where they fail.
+
+The plain rules below come from Atlassian's manifest reference
+(https://developer.atlassian.com/platform/forge/manifest-reference/), independently of
+`connect/forge.py`.
 """
 
 from __future__ import annotations
 
 import copy
+import io
+import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import jsonschema
@@ -18,6 +29,7 @@ import pytest
 import yaml
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import override_settings
 from django.urls import resolve
 
 from connect.descriptor import build_descriptor
@@ -34,9 +46,9 @@ REPO = Path(__file__).resolve().parents[2]
 APP_UUID = "b48115c6-8f4c-4bb6-9bbe-f20c25f26bcf"
 APP_ID = f"ari:cloud:ecosystem::app/{APP_UUID}"
 
-# --- The rules, from forge-install-path.md -----------------------------------------------------
+# --- The rules, from Atlassian's manifest reference --------------------------------------------
 
-#: §4.1: the `app.connect` object and the Connect remote, as the Forge schema states them.
+#: The `app.connect` object and the Connect remote, as the Forge schema states them.
 MANIFEST_SCHEMA = {
     "type": "object",
     "required": ["app", "remotes", "connectModules", "permissions"],
@@ -85,6 +97,12 @@ MANIFEST_SCHEMA = {
                         "type": "array",
                         "items": {"enum": ["storage", "compute", "fetch", "other"]},
                     },
+                    "storage": {
+                        "type": "object",
+                        "required": ["inScopeEUD"],
+                        "properties": {"inScopeEUD": {"type": "boolean"}},
+                        "additionalProperties": False,
+                    },
                 },
             },
         },
@@ -110,7 +128,7 @@ MANIFEST_SCHEMA = {
     },
 }
 
-#: §4.2: Connect modules Forge accepts in `connectModules` that this app could use.
+#: Connect modules Forge accepts in `connectModules` that this app could use.
 ALLOWED_CONNECT_MODULES = {
     "jira:lifecycle",
     "jira:webhooks",
@@ -127,7 +145,7 @@ ALLOWED_CONNECT_MODULES = {
 
 
 def lint_problems(manifest: dict) -> list[str]:
-    """The Forge linter's rules for Connect on Forge (§4.1), as plain checks."""
+    """The Forge linter's rules for Connect on Forge, as plain checks."""
     problems = []
     connect = manifest.get("app", {}).get("connect", {})
     modules = manifest.get("connectModules")
@@ -141,6 +159,11 @@ def lint_problems(manifest: dict) -> list[str]:
     connect_remote = remotes.get(connect.get("remote"), {})
     if "configurable" in connect_remote or "${" in connect_remote.get("baseUrl", ""):
         problems.append("Connect remotes cannot be configurable")
+    for remote in remotes.values():
+        if "storage" in remote.get("operations", []) and "inScopeEUD" not in remote.get(
+            "storage", {}
+        ):
+            problems.append(f"missing storage.inScopeEUD in remote {remote.get('key')}")
     for name, entries in (modules or {}).items():
         if name.endswith(":lifecycle") and len(entries) != 1:
             problems.append(f"{name} must have exactly one element")
@@ -151,11 +174,19 @@ def lint_problems(manifest: dict) -> list[str]:
     return problems
 
 
+FORGE_SETTINGS = {
+    "CONNECT_BASE_URL": BASE_URL,
+    "CONNECT_APP_KEY": APP_KEY,
+    "ALLOWED_HOSTS": ["ops.example.com"],
+    "FORGE_APP_ID": APP_ID,
+    "CONNECT_INSTALL_KEYS_URL": "https://connect-install-keys.atlassian.com",
+}
+
+
 @pytest.fixture(autouse=True)
 def forge_settings(settings):
-    settings.ALLOWED_HOSTS = ["ops.example.com"]
-    settings.FORGE_APP_ID = APP_ID
-    settings.CONNECT_INSTALL_KEYS_URL = "https://connect-install-keys.atlassian.com"
+    for name, value in FORGE_SETTINGS.items():
+        setattr(settings, name, value)
     return settings
 
 
@@ -177,6 +208,7 @@ def test_manifest_is_valid_against_the_forge_rules():
         (lambda m: m["remotes"][0].update(configurable=True), "cannot be configurable"),
         (lambda m: m.update(connectModules={}), "missing connectModules"),
         (lambda m: m["connectModules"].update({"jira:jiraDesignInfoProvider": [{}]}), "allowed"),
+        (lambda m: m["remotes"][0].pop("storage"), "missing storage.inScopeEUD"),
     ],
 )
 def test_the_rules_catch_a_broken_manifest(mutate, problem):
@@ -262,6 +294,129 @@ def test_values_follow_the_settings(settings):
     assert module == build_descriptor()["modules"]["jiraOperationsInfoProvider"]
     # Lifecycle paths are relative to the remote, as they are to the descriptor's baseUrl.
     assert manifest["connectModules"]["jira:lifecycle"][0]["installed"] == "/connect/installed"
+
+
+def test_the_remote_says_it_stores_end_user_data():
+    """The portal keeps Jira account ids and each site's data in its own database."""
+    (remote,) = build_forge_manifest().data["remotes"]
+    assert remote["operations"] == ["storage", "compute"]
+    assert remote["storage"] == {"inScopeEUD": True}
+
+
+# --- Atlassian's validator (@forge/manifest) ---------------------------------------------------
+
+FORGE_LINT = REPO / "tools" / "forge-lint"
+
+
+def rendered(*args: str, **overrides) -> str:
+    """What `manage.py forge_manifest` prints, under the module's settings and `overrides`."""
+    with override_settings(**{**FORGE_SETTINGS, **overrides}):
+        out = io.StringIO()
+        call_command("forge_manifest", *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def broken(mutate: Callable[[dict], object]) -> str:
+    with override_settings(**FORGE_SETTINGS):
+        manifest = copy.deepcopy(build_forge_manifest().data)
+    mutate(manifest)
+    return yaml.safe_dump(manifest, sort_keys=False)
+
+
+#: Manifests the validator must accept.
+ACCEPTED: dict[str, Callable[[], str]] = {
+    "registered": lambda: rendered(),
+    "unregistered": lambda: rendered("--unregistered", FORGE_APP_ID=""),
+    "base-url-with-a-path": lambda: rendered(CONNECT_BASE_URL="https://ops.example.com/portal"),
+}
+#: Manifests it must refuse, each with the refusal Atlassian's validator gives.
+REFUSED: dict[str, tuple[Callable[[], str], str]] = {
+    "storage-without-inScopeEUD": (
+        lambda: broken(lambda m: m["remotes"][0].pop("storage", None)),
+        "missing storage.inScopeEUD in remote connect. storage.inScopeEUD is required if storage "
+        "is present in operations.",
+    ),
+    "configurable-remote": (
+        lambda: broken(
+            lambda m: m["remotes"][0].update(configurable={"name": "n", "description": "d"})
+        ),
+        "Connect remotes cannot be configurable",
+    ),
+    "unknown-remote": (
+        lambda: broken(lambda m: m["app"]["connect"].update(remote="other")),
+        "no remote found with key 'other' matching app.connect.remote value.",
+    ),
+    "two-lifecycles": (
+        lambda: broken(lambda m: m["connectModules"]["jira:lifecycle"].append({"key": "again"})),
+        "'jira:lifecycle' should contain only one element",
+    ),
+    "unknown-module": (
+        lambda: broken(
+            lambda m: m["connectModules"].update({"jira:jiraDesignInfoProvider": [{"key": "d"}]})
+        ),
+        "invalid value 'jira:jiraDesignInfoProvider' in connectModules",
+    ),
+}
+
+
+def node_major_version(node: str) -> int | None:
+    result = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30)
+    match = re.match(r"v(\d+)\.", result.stdout)
+    return int(match.group(1)) if match else None
+
+
+@pytest.fixture(scope="module")
+def forge_verdicts(tmp_path_factory) -> dict[str, tuple[bool, list[str]]]:
+    """Every case above through `tools/forge-lint/lint.js` in one node run (the validator takes
+    seconds to start): case → (accepted, error messages)."""
+    node = shutil.which("node")
+    version = node_major_version(node) if node else None
+    installed = (FORGE_LINT / "node_modules" / "@forge" / "manifest" / "package.json").is_file()
+    if not (version and version >= 20 and installed):
+        reason = (
+            "Atlassian's manifest validator needs Node.js 20+ and `make forge-lint` (npm ci in "
+            f"tools/forge-lint); found node={node} (major version {version}), "
+            f"@forge/manifest installed={installed}"
+        )
+        if os.environ.get("REQUIRE_FORGE_LINT") == "1":
+            pytest.fail(f"REQUIRE_FORGE_LINT=1 but {reason}")
+        pytest.skip(reason)
+    assert node is not None
+    folder = tmp_path_factory.mktemp("forge-manifests")
+    texts = {case: render() for case, render in ACCEPTED.items()}
+    texts |= {case: render() for case, (render, _) in REFUSED.items()}
+    paths = {case: folder / f"{case}.yml" for case in texts}
+    for case, path in paths.items():
+        path.write_text(texts[case])
+    result = subprocess.run(
+        [node, str(FORGE_LINT / "lint.js"), *map(str, paths.values())],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode in (0, 1), result.stderr
+    report = json.loads(result.stdout)
+    return {
+        case: (report[str(path)]["success"], [e["message"] for e in report[str(path)]["errors"]])
+        for case, path in paths.items()
+    }
+
+
+def test_the_pinned_validator_is_the_one_forge_13_7_uses():
+    lock = json.loads((FORGE_LINT / "package-lock.json").read_text())
+    assert lock["packages"]["node_modules/@forge/manifest"]["version"] == "13.7.0"
+
+
+@pytest.mark.parametrize("case", ACCEPTED)
+def test_atlassians_validator_accepts_the_rendered_manifest(forge_verdicts, case):
+    assert forge_verdicts[case] == (True, [])
+
+
+@pytest.mark.parametrize("case", REFUSED)
+def test_atlassians_validator_refuses_a_broken_manifest(forge_verdicts, case):
+    accepted, errors = forge_verdicts[case]
+    assert not accepted
+    assert REFUSED[case][1] in errors
 
 
 # --- The app id ---------------------------------------------------------------------------------
@@ -384,6 +539,7 @@ def test_command_prints_yaml_on_stdout(capsys):
     captured = capsys.readouterr()
     assert yaml.safe_load(captured.out) == build_forge_manifest().data
     assert "forge deploy -e production" in captured.err
+    assert "the site appears in the admin under Atlassian Connect > Jira sites." in captured.err
 
 
 def test_command_app_id_option_wins_over_the_setting(capsys):

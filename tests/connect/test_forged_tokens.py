@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import jwt as pyjwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from pytest_django import Settings
 
 from connect.models import Installation
 
@@ -17,6 +19,7 @@ from .conftest import KID
 from .support import (
     BASE_URL,
     SITE_A,
+    KeyServer,
     claims_for,
     free_port,
     hand_made_token,
@@ -37,10 +40,10 @@ ACTION_QUERY = "searchQuery=db"
 
 @dataclass
 class World:
-    rsa_key: object
-    other_rsa_key: object
-    key_server: object
-    settings: object
+    rsa_key: rsa.RSAPrivateKey
+    other_rsa_key: rsa.RSAPrivateKey
+    key_server: KeyServer
+    settings: Settings
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The JWT rules as plain functions: outgoing claims, leeway, sub, aud normalisation."""
 
 import time
+from typing import Any
 
 import jwt as pyjwt
 import pytest
@@ -21,7 +22,7 @@ from .support import APP_KEY, BASE_URL, hand_made_token, install_token, server_t
 
 SECRET = "s" * 64
 WHERE = {"method": "GET", "path": "/jira/operations/containers/search", "query": "searchQuery=db"}
-INSTALL = {"method": "POST", "path": "/connect/installed", "query": ""}
+INSTALL: dict[str, Any] = {"method": "POST", "path": "/connect/installed", "query": ""}
 
 
 def secret_for(issuer):

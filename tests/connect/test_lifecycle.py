@@ -51,7 +51,7 @@ def call_action(client, secret, client_key="site-a"):
 
 @pytest.fixture
 def received():
-    events = []
+    events: list[tuple] = []
 
     def on_installed(sender, installation, reinstall, **kwargs):
         events.append(("installed", installation.client_key, reinstall))

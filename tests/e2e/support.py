@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -14,14 +13,9 @@ from pathlib import Path
 import requests
 
 from portal.demo import MANAGE_PY, READY_BANNER, DemoConfig, child_env
+from tests.ports import free_port
 
 READY_TIMEOUT_SECONDS = 120
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class DemoProcess:

@@ -16,7 +16,7 @@ from incidents.validators import (
 )
 
 # Any character PostgreSQL text can hold: no surrogates, no NUL.
-characters = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+characters = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
 
 
 def bounded_text(max_size: int, min_size: int = 0):

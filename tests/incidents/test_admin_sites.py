@@ -61,6 +61,7 @@ def workspace_post(workspace, links: list[dict], initial: int = 0) -> dict:
         "name": workspace.name,
         "url": workspace.url,
         "avatar_url": "",
+        "incident_prefix": workspace.incident_prefix,
         **inline("links", links, initial),
     }
 

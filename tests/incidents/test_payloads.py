@@ -22,6 +22,7 @@ from incidents.models import (
 )
 from incidents.sync.payloads import (
     container_to_jira,
+    current_payloads,
     incident_to_jira,
     review_to_jira,
     rfc3339,
@@ -34,11 +35,7 @@ from .factories import make_container, make_incident, make_review
 pytestmark = pytest.mark.django_db
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC_CANDIDATES = [
-    REPO / "jirasim" / "spec" / "jira-operations-openapi.json",
-    Path("/work/shared/spec/jira-operations-openapi.json"),
-]
-SPEC = json.loads(next(p for p in SPEC_CANDIDATES if p.exists()).read_text())
+SPEC = json.loads((REPO / "jirasim" / "spec" / "jira-operations-openapi.json").read_text())
 
 RFC3339 = re.compile(r"\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)\Z")
 URI = re.compile(r"\A[A-Za-z][A-Za-z0-9+.-]*:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*\Z")
@@ -145,6 +142,31 @@ def test_payloads_of_many_incidents_take_a_constant_number_of_queries(django_ass
     with django_assert_num_queries(3):
         payloads = [incident_to_jira(i) for i in Incident.objects.for_jira()]
     assert len(payloads) == 5
+
+
+def test_the_relays_payloads_from_plain_values_equal_the_instances_payloads(
+    django_assert_num_queries,
+):
+    incidents = [make_incident(severity=severity) for severity in ("P1", "", "unknown")]
+    IncidentAssociation.objects.create(incident=incidents[0], value="OPS-7")
+    review = make_review(incidents=incidents[:1])
+    review.incidents.add(make_incident(workspace=review.workspace))
+    ReviewAssociation.objects.create(review=review, association_type="serviceIdOrKeys", value="s")
+    ids = [i.external_id for i in Incident.objects.all()]
+    with django_assert_num_queries(3):
+        current = current_payloads(Incident, [*ids, "not-there"])
+    assert set(current) == set(ids)
+    for incident in Incident.objects.for_jira().select_related("workspace"):
+        row = current[incident.external_id]
+        assert row.payload == incident_to_jira(incident)
+        assert (row.workspace_pk, row.workspace_id) == (
+            incident.workspace_id,
+            incident.workspace.external_id,
+        )
+    reviews = current_payloads(PostIncidentReview, [review.external_id])
+    expected = review_to_jira(PostIncidentReview.objects.for_jira().get(pk=review.pk))
+    assert reviews[review.external_id].payload == expected
+    assert_valid(REVIEW_SCHEMA, expected)
 
 
 def test_to_jira_methods_use_the_same_serialisation():

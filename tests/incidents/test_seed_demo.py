@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 def snapshot() -> dict:
     return {
-        model.__name__: sorted(model.objects.values_list(*fields))
+        model.__name__: sorted(model._default_manager.values_list(*fields))
         for model, fields in [
             (Workspace, ("external_id", "name")),
             (Container, ("external_id", "workspace__external_id")),

@@ -8,10 +8,9 @@ from django.db import connection, transaction
 
 from incidents.models import Incident
 
-from .conftest import requires_postgres
 from .factories import make_incident
 
-pytestmark = [pytest.mark.postgres, requires_postgres]
+pytestmark = [pytest.mark.postgres]
 
 THREADS = 4
 SAVES_PER_THREAD = 25

@@ -73,6 +73,7 @@ def test_an_uninstall_from_jirasim_stops_the_portal_trusting_the_site(sim_and_po
     )
     response = requests.get(portal.url + path, headers={"Authorization": f"JWT {token}"})
     assert response.status_code == 401
+    assert response.json()["error"] == "inactive_installation"
 
 
 def test_a_reinstalled_site_gets_its_whole_history_again(sim_and_portal):

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 import jwt
@@ -26,7 +28,7 @@ class Call:
     method: str
     path: str
     query: str
-    body: object
+    body: Any  # the parsed JSON body
     claims: dict | None = None
     error: str | None = None
 
@@ -45,7 +47,7 @@ class FakeApp:
     #: path → JSON to answer
     replies: dict[str, object] = field(default_factory=dict)
     #: called with the installed payload while the installed request is being handled
-    on_installed: object = None
+    on_installed: Callable[[Any], object] | None = None
     calls: list[Call] = field(default_factory=list)
     installed: dict | None = None
 

@@ -1,7 +1,6 @@
 """``python -m jirasim``: serve, and drive a running simulator through its control API."""
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ import requests
 
 from jirasim.cli import main
 from tests.jirasim.fakeapp import FakeApp
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,12 +64,6 @@ def test_a_failing_command_exits_non_zero(capsys, sim):
     code, result = run(capsys, sim, "uninstall")
     assert code == 1
     assert "installed" in result["error"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_an_unreachable_simulator_exits_2(capsys):

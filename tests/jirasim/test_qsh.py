@@ -16,7 +16,8 @@ def test_spec_example_canonical_request_and_hash():
     )
 
 
-# connect-framework.md §4.3 gives each hash by its first 8 and last 6 or 8 hex digits.
+# Each expected hash was computed by atlassian-jwt and by Atlassian's Node library alike;
+# they are given by their first 8 and last 6 or 8 hex digits.
 VECTORS = [
     ("POST", "/actions/fetchWorkspaces", "POST&/actions/fetchWorkspaces&", "b17828b6", "d3d3cc"),
     (

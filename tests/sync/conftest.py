@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db.models import Count
 
@@ -46,7 +48,7 @@ def site(sim) -> Installation:
 
 
 def fast_config(**overrides) -> RelayConfig:
-    values = dict(
+    values: dict[str, Any] = dict(
         lease_seconds=30,
         batch_size=1000,
         backoff_base=0.0,

@@ -15,6 +15,7 @@ in flight.
 
 import contextlib
 import os
+from typing import ClassVar
 
 import pytest
 from django.test import override_settings
@@ -24,10 +25,12 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from connect.client import JiraClient, JiraError
+from connect.models import Installation
 from incidents.models import Container, Incident, PostIncidentReview, Workspace
 from incidents.models.outbox import SiteSyncStatus, SyncState
 from incidents.sync.pause import PausingSession, SitePaused
 from incidents.sync.relay import SiteSender, claim, complete, relay_once, run_step
+from jirasim.simulator import Simulator
 from tests.sync.conftest import drain, fast_config, jira_view, portal_view
 
 pytestmark = pytest.mark.django_db
@@ -53,8 +56,9 @@ EXAMPLES = int(os.environ.get("SYNC_CONVERGENCE_EXAMPLES", "500"))
 
 
 class SyncMachine(RuleBasedStateMachine):
-    sim = None
-    site = None
+    # Set by the test before it runs the machine.
+    sim: ClassVar[Simulator]
+    site: ClassVar[Installation]
 
     def __init__(self):
         super().__init__()

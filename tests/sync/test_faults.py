@@ -102,6 +102,7 @@ def test_a_failed_tombstone_check_waits_its_backoff_and_the_others_go_on(sim, si
 
     (tombstone,) = SyncState.objects.filter(kind="incident")  # the other was checked, dropped
     assert tombstone.attempts == 1 and "500" in tombstone.last_attempt_error
+    assert tombstone.verify_at is not None
     assert (tombstone.verify_at - timezone.now()).total_seconds() > 30
     mark = last_id(sim)
     one_round()
@@ -209,7 +210,8 @@ def test_a_429_on_one_site_leaves_the_other_sites_going(sim, site, workspace):
     make_incident(workspace)
     sim.faults.update(script=[{"status": 429, "retry_after": 600}])
     drain()
-    assert SiteSyncStatus.objects.get(installation=site).paused_until > timezone.now()
+    paused_until = SiteSyncStatus.objects.get(installation=site).paused_until
+    assert paused_until is not None and paused_until > timezone.now()
     assert jira_view(sim, "second") == portal_view(other_site)
 
 

@@ -52,7 +52,7 @@ def test_a_429_pauses_the_site_before_the_worker_waits_and_other_workers_hold_of
     assert time.monotonic() - started < 5  # the worker did not sleep out the 30 s in line
     assert [e["status"] for e in rest_requests(sim)] == [429]
     paused_until = SiteSyncStatus.objects.get(installation=site).paused_until
-    assert paused_until - timezone.now() > timedelta(seconds=25)
+    assert paused_until is not None and paused_until - timezone.now() > timedelta(seconds=25)
     state = SyncState.objects.get(kind="workspace")
     assert state.attempts == 0 and state.next_attempt_at >= paused_until
     assert "paused" in state.last_attempt_error
@@ -67,7 +67,7 @@ def test_x_ratelimit_reset_pauses_the_site_too(sim, site):
     sim.faults.update(script=[{"status": 429, "reset_in": 120}])
     relay_once(worker_id="w1", config=fast_config())
     paused_until = SiteSyncStatus.objects.get(installation=site).paused_until
-    assert paused_until - timezone.now() > timedelta(seconds=100)
+    assert paused_until is not None and paused_until - timezone.now() > timedelta(seconds=100)
 
 
 def run_workers(names, done, *, deadline: float = 45.0) -> None:

@@ -60,6 +60,7 @@ def _save() -> tuple[Callable[[], object], Callable[[], bool]]:
 def _create() -> tuple[Callable[[], object], Callable[[], bool]]:
     _, workspace = _linked_incident()
     container = Container.objects.filter(workspace=workspace).first()
+    assert container is not None
 
     def edit() -> None:
         new = Incident(
@@ -133,7 +134,7 @@ def _container_delete() -> tuple[Callable[[], object], Callable[[], bool]]:
 
 
 def _link() -> tuple[Callable[[], object], Callable[[], bool]]:
-    _incident, workspace = _linked_incident()
+    _, workspace = _linked_incident()
     other_site = make_installation()
     return (
         lambda: workspace.link_site(other_site),
@@ -142,7 +143,7 @@ def _link() -> tuple[Callable[[], object], Callable[[], bool]]:
 
 
 def _unlink() -> tuple[Callable[[], object], Callable[[], bool]]:
-    _incident, workspace = _linked_incident()
+    _, workspace = _linked_incident()
     site = workspace.links.get().installation
     return (
         lambda: workspace.unlink_site(site),
@@ -217,8 +218,6 @@ def outbox_locked_by_another_connection() -> Iterator[None]:
 @pytest.mark.postgres
 @pytest.mark.parametrize("entry_point", ENTRY_POINTS)
 def test_an_edit_while_the_outbox_is_locked_commits_nothing(entry_point):
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL")
     edit, committed = ENTRY_POINTS[entry_point]()
     with connection.cursor() as cursor:
         cursor.execute("SET lock_timeout = '1s'")

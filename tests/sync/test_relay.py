@@ -282,6 +282,7 @@ def test_a_429_pauses_the_site_for_at_least_retry_after(sim, site, workspace):
     drain(fast_config(backoff_base=1, backoff_cap=10))
     state = SyncState.objects.get(kind="workspace")
     status = SiteSyncStatus.objects.get(installation=site)
+    assert state.next_attempt_at is not None and status.paused_until is not None
     assert (state.next_attempt_at - before).total_seconds() >= 1847
     assert (status.paused_until - before).total_seconds() >= 1847
     calls = len(sim.log.entries())

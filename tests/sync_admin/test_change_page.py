@@ -28,7 +28,10 @@ class SyncTable(HTMLParser):
         self.found = False
         self.rows: dict[str, str] = {}
         self.sequence: dict[str, str] = {}
-        self._in_table = self._site = self._cell = None
+        self.html = ""
+        self._in_table = False
+        self._site = ""
+        self._cell: str | None = None
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)

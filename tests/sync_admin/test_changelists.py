@@ -1,5 +1,7 @@
 """The "Jira sync" column and filter of the incident and review lists, and what they cost."""
 
+from typing import Any
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -128,7 +130,7 @@ def add_sync_rows(rows: Rows, sites: list[Installation]) -> None:
     """Outbox rows for every incident and review made so far, in every state, on three sites."""
     SyncState.objects.filter(kind__in=["incident", "review"]).delete()
     now = timezone.now()
-    states = [
+    states: list[dict[str, Any]] = [
         dict(pending=False, present_in_jira=True, synced_at=now),
         dict(pending=True),
         dict(pending=True, attempts=2, last_attempt_error="503"),

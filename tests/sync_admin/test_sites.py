@@ -2,6 +2,7 @@
 sending"; and the read-only list of outbox rows."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -48,7 +49,8 @@ def page(client, url: str) -> str:
     return response.content.decode().replace("\xa0", " ")
 
 
-def list_row(client, site) -> Installation:
+def list_row(client, site) -> Any:
+    """The site's row in the site list: an Installation with the list's sync annotations."""
     response = client.get(SITES)
     return next(r for r in response.context["cl"].result_list if r.pk == site.pk)
 
@@ -183,12 +185,14 @@ def test_ops_staff_read_the_outbox_rows_filtered_and_searched(ops_client, busy_s
     response = ops_client.get(SYNC_STATES, {"status": "retrying", "kind__exact": "incident"})
     assert response.context["cl"].result_count == 1
     target = SyncState.objects.filter(installation=busy_site, kind="incident").first()
+    assert target is not None
     response = ops_client.get(SYNC_STATES, {"q": target.external_id})
     assert [r.external_id for r in response.context["cl"].result_list] == [target.external_id]
 
 
 def test_the_outbox_rows_are_read_only_even_for_superusers(admin_client, busy_site):
     state = SyncState.objects.exclude(error="").first()
+    assert state is not None
     assert admin_client.get(reverse("admin:incidents_syncstate_add")).status_code == 403
     change = reverse("admin:incidents_syncstate_change", args=[state.pk])
     page = admin_client.get(change)

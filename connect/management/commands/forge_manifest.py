@@ -80,5 +80,5 @@ def next_steps(manifest: ForgeManifest) -> str:
         "  forge deploy -e production\n"
         "  forge install -e production -s <your-site>.atlassian.net -p Jira\n"
         f"Jira then calls {remote}{installed}; the site appears in the admin under "
-        "Atlassian Connect > Installations."
+        "Atlassian Connect > Jira sites."
     )

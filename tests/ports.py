@@ -1,0 +1,10 @@
+"""A free TCP port for servers the tests start."""
+
+import socket
+
+
+def free_port() -> int:
+    """A port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
