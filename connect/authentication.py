@@ -1,8 +1,9 @@
 """DRF authentication for Jira → app server-to-server calls (the module's actions).
 
-The token (`Authorization: JWT …`, or the `jwt` query parameter, never both) names its site in
-`iss`; the site must be installed and enabled, its stored secret must verify the HS256
-signature, and `qsh` must be the hash of this very request (connect-framework.md §7).
+The token (`Authorization: JWT …` only; a `?jwt=` parameter is refused) names its site in `iss`;
+the site must be installed and enabled, its stored secret must verify the HS256 signature, and
+`qsh` must be the hash of this very request
+(https://developer.atlassian.com/cloud/jira/platform/understanding-jwt-for-connect-apps/).
 Views read `request.auth.installation` and `request.auth.account_id`.
 """
 
@@ -20,7 +21,7 @@ from rest_framework.request import Request
 from . import jwt as connect_jwt
 from .descriptor import app_path
 from .encryption import SecretDecryptionError
-from .errors import ConnectError, InactiveInstallation, InvalidSignature, UnknownIssuer
+from .errors import ConnectError, InvalidSignature
 from .models import Installation
 
 
@@ -43,7 +44,7 @@ class ConnectJWTAuthentication(BaseAuthentication):
         found: dict[str, Installation] = {}
 
         def secret_for(issuer: str) -> str:
-            installation = active_installation(issuer)
+            installation = Installation.objects.installed(issuer)
             found["installation"] = installation
             try:
                 return installation.shared_secret
@@ -69,31 +70,21 @@ class ConnectJWTAuthentication(BaseAuthentication):
 
     @staticmethod
     def get_token(request: Request) -> str | None:
-        """The token from the header or the `jwt` query parameter; both at once is refused."""
+        """The token of the `Authorization: JWT <token>` header, the only place it is read.
+
+        A `?jwt=` query parameter is refused outright: access logs and proxies keep query
+        strings, and since `qsh` does not cover the body, a logged token could be replayed with
+        another body within its lifetime.
+        """
+        if connect_jwt.JWT_QUERY_PARAM in request.query_params:
+            raise AuthenticationFailed(
+                "send the JWT in the Authorization header, never in ?jwt=",
+                code="token_in_query",
+            )
         header = request.META.get("HTTP_AUTHORIZATION")
-        from_header = connect_jwt.token_from_authorization(header)
-        if header and from_header is None:
+        token = connect_jwt.token_from_authorization(header)
+        if header and token is None:
             raise AuthenticationFailed(
                 "the Authorization header must be 'JWT <token>'", code="malformed_token"
             )
-        from_query = request.query_params.getlist(connect_jwt.JWT_QUERY_PARAM)
-        if from_query and from_header:
-            raise AuthenticationFailed(
-                "send the JWT in the Authorization header or in ?jwt=, not both",
-                code="ambiguous_token",
-            )
-        if len(from_query) > 1:
-            raise AuthenticationFailed("send one ?jwt= parameter", code="ambiguous_token")
-        return from_header or (from_query[0] if from_query else None)
-
-
-def active_installation(client_key: str) -> Installation:
-    """The installed, enabled site with this clientKey, or a ConnectError saying why not."""
-    installation = Installation.objects.filter(client_key=client_key).first()
-    if installation is None:
-        raise UnknownIssuer("no Jira site with this 'iss' has installed the app")
-    if installation.state != Installation.State.INSTALLED:
-        raise InactiveInstallation("this Jira site has uninstalled the app")
-    if not installation.enabled:
-        raise InactiveInstallation("this Jira site has disabled the app")
-    return installation
+        return token

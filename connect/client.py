@@ -3,9 +3,11 @@
 Every attempt is signed afresh (HS256 with the site's secret, `iss` = the app key, `qsh` over the
 exact method, path and query of the prepared request, so a long `Retry-After` cannot outlive the
 token). 429, 5xx, connection errors and timeouts are retried with capped exponential backoff and
-jitter, never sooner than `Retry-After` / `X-RateLimit-Reset` (reliability-security.md §2.1);
-400/401/403/404/413 are not. Redirects are never followed, so the token never leaves the site.
-Endpoints and limits: jira-operations-api.md §2 and shared/spec/jira-operations-openapi.json.
+jitter, never sooner than `Retry-After` / `X-RateLimit-Reset`
+(https://developer.atlassian.com/cloud/jira/platform/rate-limiting/); 400/401/403/404/413 are
+not. Redirects are never followed, so the token never leaves the site, and every request goes
+to the site URL as `connect.site_urls` read it, nowhere else. Endpoints and limits:
+https://developer.atlassian.com/cloud/jira/software/rest/api-group-operations/.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from urllib.parse import quote, urlsplit
 import requests
 from django.conf import settings
 
+from . import site_urls
 from .encryption import SecretDecryptionError
+from .errors import InvalidField
 from .jwt import encode_outgoing_token, relative_path
 from .models import Installation
 
@@ -123,9 +127,13 @@ class JiraClient:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self.installation = installation
-        self.base_url = installation.base_url.rstrip("/")
-        self.base_path = urlsplit(self.base_url).path
-        self.site = urlsplit(self.base_url).netloc
+        try:
+            site = site_urls.parse(installation.base_url)
+        except InvalidField as exc:
+            raise JiraBadRequest(f"the stored site URL cannot be called: {exc.reason}") from exc
+        self.base_url = site.url
+        self.base_path = site.path
+        self.site = site.host if site.port is None else f"{site.host}:{site.port}"
         self.session = session or requests.Session()
         self.timeout = timeout
         self.max_attempts = max_attempts
@@ -299,6 +307,8 @@ class JiraClient:
             headers={"Accept": "application/json", "User-Agent": self.user_agent},
         )
         prepared = self.session.prepare_request(request)
+        if not (prepared.url or "").startswith(self.base_url + "/"):
+            raise JiraBadRequest(f"refusing to send a request outside {self.site}")
         wire = urlsplit(prepared.path_url)
         token = encode_outgoing_token(
             method=prepared.method or method,

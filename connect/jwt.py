@@ -1,7 +1,11 @@
 """Connect JWTs both ways: the query-string hash, signing app→Jira calls, verifying Jira's.
 
-Written on PyJWT with every rule explicit (connect-framework.md §3.1, §4, §7):
+Written on PyJWT with every rule explicit
+(https://developer.atlassian.com/cloud/jira/platform/understanding-jwt-for-connect-apps/):
 
+* only the canonical spelling of a token is read (unpadded base64url without stray bits, standard
+  JSON), so one signed content has one text and replays are recognised by what was signed;
+* claims have their JSON types: `iat`, `exp`, `nbf` numbers; `iss`, `sub`, `qsh` strings;
 * one algorithm per context, fixed by the caller, never chosen by the token header: HS256 for
   server-to-server calls, RS256 for signed installs;
 * `iss`, `iat`, `exp` and `qsh` are required (`aud` too on installs); `qsh` must equal the hash of
@@ -12,19 +16,24 @@ Written on PyJWT with every rule explicit (connect-framework.md §3.1, §4, §7)
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
+import math
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote, unquote_plus, urlsplit
 
 import jwt as pyjwt
+from atlassian_jwt import url_utils
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from django.conf import settings
 
-from . import install_keys
+from . import install_keys, json_bodies
 from .errors import (
     AlgorithmNotAllowed,
     ContextQshRefused,
@@ -40,11 +49,11 @@ from .errors import (
 
 HS256 = "HS256"
 RS256 = "RS256"
-#: The fixed qsh of context (iframe) tokens; never valid on server-to-server endpoints (§4.2).
+#: The fixed qsh of context (iframe) tokens; never valid on server-to-server endpoints.
 CONTEXT_QSH = "context-qsh"
-#: The query parameter that may carry a token and is excluded from the hash (§4.1 rule 3).
+#: The query parameter that may carry a token and is excluded from the hash.
 JWT_QUERY_PARAM = "jwt"
-#: Claims every Connect token must carry (§4.2); signed installs also carry `aud`.
+#: Claims every Connect token must carry; signed installs also carry `aud`.
 REQUIRED_CLAIMS = ("iss", "iat", "exp", "qsh")
 #: Upper bound on the configurable clock leeway ("no more than a few minutes"; Jira uses 30 s).
 MAX_LEEWAY_SECONDS = 60
@@ -54,9 +63,14 @@ OUTGOING_TOKEN_LIFETIME_SECONDS = 180
 MAX_INCOMING_LIFETIME_SECONDS = 3600
 #: Connect tokens are a few hundred bytes; anything this long is refused before parsing.
 MAX_TOKEN_LENGTH = 8192
+#: One unpadded base64url segment.
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
+#: Claims that must be JSON numbers, and claims that must be JSON strings (`aud` may be a list).
+NUMERIC_CLAIMS = ("iat", "exp", "nbf")
+STRING_CLAIMS = ("iss", "sub", "qsh")
 
 
-# --- The query-string hash (§4.1) ------------------------------------------------------------
+# --- The query-string hash ------------------------------------------------------------------
 
 
 def _encode(text: str) -> str:
@@ -96,8 +110,36 @@ def canonical_query(query: str) -> str:
 
 
 def canonical_request(method: str, path: str, query: str = "") -> str:
-    """`METHOD&canonical-path&canonical-query` for a path relative to the base URL."""
+    """`METHOD&canonical-path&canonical-query` for a path relative to the base URL.
+
+    atlassian-jwt computes it, except for the paths its `urlparse` would misread (see
+    `_misread_by_atlassian_jwt`), which keep this module's own canonicaliser.
+    """
+    if _misread_by_atlassian_jwt(path):
+        return hand_canonical_request(method, path, query)
+    url = path + (f"?{query}" if query else "")
+    return url_utils.canonicalize_request(method, url)
+
+
+def hand_canonical_request(method: str, path: str, query: str = "") -> str:
+    """The canonical request by the rules alone, for any path."""
     return f"{method.upper()}&{canonical_path(path)}&{canonical_query(query)}"
+
+
+def _misread_by_atlassian_jwt(path: str) -> bool:
+    """Whether atlassian-jwt's `urlparse` would read a different path than the one sent.
+
+    It strips every leading and trailing `/` (the rules remove one trailing `/`), takes a first
+    segment such as `http:` for a scheme, and cuts the path at a `?`, `#` or `;` that a decoded
+    path may contain.
+    """
+    bare = path.lstrip("/")
+    return (
+        path.startswith("//")
+        or path.endswith("//")
+        or any(char in path for char in "?#;")
+        or bool(urlsplit(bare).scheme)
+    )
 
 
 def query_string_hash(method: str, path: str, query: str = "") -> str:
@@ -106,7 +148,7 @@ def query_string_hash(method: str, path: str, query: str = "") -> str:
 
 
 def relative_path(path: str, base_path: str) -> str:
-    """Strip a base URL's path (`/wiki`) from a request path, as §4.1 rule 2 requires."""
+    """Strip a base URL's path (`/wiki`) from a request path, as the qsh rules require."""
     base_path = base_path.rstrip("/")
     if base_path and (path == base_path or path.startswith(base_path + "/")):
         return path[len(base_path) :] or "/"
@@ -147,6 +189,8 @@ class VerifiedToken:
 
     claims: Mapping[str, Any] = field(repr=False)
     algorithm: str
+    #: SHA-256 of the decoded header and payload: what was signed, however it was spelled.
+    signed_digest: str = ""
 
     @property
     def issuer(self) -> str:
@@ -173,16 +217,63 @@ def leeway_seconds() -> int:
     return max(0, min(configured, MAX_LEEWAY_SECONDS))
 
 
-def unverified_header(token: object, *, algorithm: str) -> dict[str, Any]:
-    """The token's header, after checking its shape and that `alg` is exactly `algorithm`."""
+@dataclass(frozen=True)
+class TokenParts:
+    """A token's decoded header and claims, before its signature is checked."""
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    #: SHA-256 over the decoded header and payload bytes (see `VerifiedToken.signed_digest`).
+    signed_digest: str
+
+
+def split_token(token: object) -> TokenParts:
+    """Decode a token's three segments strictly, so that one signed content has one spelling.
+
+    base64url lets the last character of a segment carry unused bits that decoders ignore, so
+    several texts decode to the same bytes: only the canonical, unpadded spelling is accepted.
+    Header and payload must be standard JSON objects (`connect.json_bodies`: no `Infinity`, no
+    repeated key, bounded depth).
+    """
     if not isinstance(token, str) or not token:
         raise MalformedToken("the JWT is empty")
     if len(token) > MAX_TOKEN_LENGTH:
         raise MalformedToken(f"the JWT is longer than {MAX_TOKEN_LENGTH} characters")
+    segments = token.split(".")
+    if len(segments) != 3:
+        raise MalformedToken("the JWT must have three dot-separated segments")
+    header_bytes, payload_bytes, _signature = (_decode_segment(part) for part in segments)
+    header = _json_object(header_bytes, "header")
+    claims = _json_object(payload_bytes, "payload")
+    digest = hashlib.sha256(header_bytes + b"." + payload_bytes).hexdigest()
+    return TokenParts(header=header, claims=claims, signed_digest=digest)
+
+
+def _decode_segment(segment: str) -> bytes:
+    if not _SEGMENT.fullmatch(segment) or len(segment) % 4 == 1:
+        raise MalformedToken("a JWT segment is not unpadded base64url")
     try:
-        header = pyjwt.get_unverified_header(token)
-    except pyjwt.PyJWTError as exc:
-        raise MalformedToken(f"the JWT cannot be parsed: {exc}") from exc
+        data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise MalformedToken("a JWT segment is not unpadded base64url") from exc
+    if base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii") != segment:
+        raise MalformedToken("a JWT segment is not in canonical base64url (stray trailing bits)")
+    return data
+
+
+def _json_object(data: bytes, what: str) -> dict[str, Any]:
+    try:
+        value = json_bodies.loads(data)
+    except json_bodies.UnsafeJSON as exc:
+        raise MalformedToken(f"the JWT {what} cannot be parsed: {exc}") from exc
+    if not isinstance(value, dict):
+        raise MalformedToken(f"the JWT {what} must be a JSON object")
+    return value
+
+
+def unverified_header(token: object, *, algorithm: str) -> dict[str, Any]:
+    """The token's header, after checking its shape and that `alg` is exactly `algorithm`."""
+    header = split_token(token).header
     alg = header.get("alg")
     if alg != algorithm:
         raise AlgorithmNotAllowed(f"this endpoint accepts only {algorithm} tokens, not {alg!r}")
@@ -190,17 +281,38 @@ def unverified_header(token: object, *, algorithm: str) -> dict[str, Any]:
 
 
 def unverified_claims(token: str) -> dict[str, Any]:
-    """The claims of a token whose signature has not been checked yet (to find its issuer)."""
-    try:
-        claims = pyjwt.decode(token, options={"verify_signature": False})
-    except pyjwt.PyJWTError as exc:
-        raise MalformedToken(f"the JWT cannot be parsed: {exc}") from exc
+    """The claims of a token whose signature has not been checked yet (to find its issuer),
+    each of the type the JWT rules give it."""
+    claims = split_token(token).claims
+    check_claim_types(claims)
     issuer = claims.get("iss")
     if issuer is None:
         raise MissingClaim("the JWT has no 'iss' claim")
-    if not isinstance(issuer, str) or not issuer:
+    if not issuer:
         raise InvalidClaim("the JWT 'iss' claim must be a non-empty string")
     return claims
+
+
+def check_claim_types(claims: Mapping[str, Any]) -> None:
+    """`iat`, `exp`, `nbf` are JSON numbers; `iss`, `sub`, `qsh` strings; `aud` a string or a
+    list of strings (RFC 7519 §4.1). PyJWT alone would take `"exp": "9999999999"`."""
+    for name in NUMERIC_CLAIMS:
+        value = claims.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InvalidClaim(f"the JWT '{name}' claim must be a number")
+        if not math.isfinite(value):
+            raise InvalidClaim(f"the JWT '{name}' claim must be a finite number")
+    for name in STRING_CLAIMS:
+        value = claims.get(name)
+        if value is not None and not isinstance(value, str):
+            raise InvalidClaim(f"the JWT '{name}' claim must be a string")
+    aud = claims.get("aud")
+    if aud is not None and not (
+        isinstance(aud, str) or (isinstance(aud, list) and all(isinstance(a, str) for a in aud))
+    ):
+        raise InvalidClaim("the JWT 'aud' claim must be a string or a list of strings")
 
 
 def verify_server_token(
@@ -222,7 +334,8 @@ def verify_server_token(
     secret = secret_for(issuer)
     claims = _decode(token, secret, algorithm=HS256, require=REQUIRED_CLAIMS)
     _check_claims(claims, method=method, path=path, query=query)
-    return VerifiedToken(claims=claims, algorithm=HS256)
+    digest = split_token(token).signed_digest
+    return VerifiedToken(claims=claims, algorithm=HS256, signed_digest=digest)
 
 
 def verify_install_token(
@@ -247,7 +360,8 @@ def verify_install_token(
     claims = _decode(token, key, algorithm=RS256, require=(*REQUIRED_CLAIMS, "aud"))
     _check_audience(claims["aud"])
     _check_claims(claims, method=method, path=path, query=query)
-    return VerifiedToken(claims=claims, algorithm=RS256)
+    digest = split_token(token).signed_digest
+    return VerifiedToken(claims=claims, algorithm=RS256, signed_digest=digest)
 
 
 def allowed_audiences() -> set[str]:
@@ -284,6 +398,7 @@ def _decode(token: str, key: Any, *, algorithm: str, require: tuple[str, ...]) -
 
 
 def _check_claims(claims: Mapping[str, Any], *, method: str, path: str, query: str) -> None:
+    check_claim_types(claims)
     try:
         lifetime = int(claims["exp"]) - int(claims["iat"])
     except (ValueError, TypeError, OverflowError) as exc:

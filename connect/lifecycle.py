@@ -6,39 +6,36 @@ clientKey, our app key, the right eventType, a Jira site URL. The body itself is
 accepted token is remembered until it expires and refused if presented again. Then one
 transaction upserts the Installation by clientKey, ignoring events older than the last applied.
 Connect on Forge sends neither `enabled` nor `disabled` and may never re-send `installed`, so
-nothing depends on them (forge-install-path.md §5).
+nothing depends on them
+(https://developer.atlassian.com/platform/adopting-forge-from-connect/).
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import json
 import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from . import json_bodies, site_urls
 from . import jwt as connect_jwt
 from .encryption import SecretDecryptionError
 from .errors import (
     ConnectError,
-    InactiveInstallation,
     InvalidField,
     InvalidSignature,
     IssuerMismatch,
     MalformedPayload,
     MissingFields,
     MissingToken,
-    SiteNotAllowed,
     TokenReplayed,
-    UnknownIssuer,
     WrongAppKey,
     WrongEventType,
 )
@@ -102,11 +99,11 @@ def handle(request: LifecycleRequest) -> LifecycleOutcome:
     verified = verify_token(request, token)
     payload = parse_payload(request.body, request.event)
     check_payload(payload, request.event, verified)
-    remember_token(token, verified)
+    remember_token(verified)
     try:
         return apply(request.event, payload, verified)
     except Exception:
-        forget_token(token)
+        forget_token(verified)
         raise
 
 
@@ -121,11 +118,7 @@ def verify_token(request: LifecycleRequest, token: str) -> connect_jwt.VerifiedT
 
 def stored_secret(client_key: str) -> str:
     """The secret of an installed site (enabled or not), for HS256 enabled/disabled."""
-    installation = Installation.objects.filter(client_key=client_key).first()
-    if installation is None:
-        raise UnknownIssuer("no Jira site with this 'iss' has installed the app")
-    if installation.state != Installation.State.INSTALLED:
-        raise InactiveInstallation("this Jira site has uninstalled the app")
+    installation = Installation.objects.installed(client_key, require_enabled=False)
     try:
         return installation.shared_secret
     except SecretDecryptionError as exc:
@@ -137,9 +130,9 @@ def parse_payload(body: bytes, event: str) -> dict[str, Any]:
     if len(body) > MAX_BODY_BYTES:
         raise MalformedPayload(f"the body is larger than {MAX_BODY_BYTES} bytes")
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedPayload(f"the body is not valid JSON: {exc}") from exc
+        payload = json_bodies.loads(body)
+    except json_bodies.UnsafeJSON as exc:
+        raise MalformedPayload(str(exc)) from exc
     if not isinstance(payload, dict):
         raise MalformedPayload("the body must be a JSON object")
     missing = [name for name in REQUIRED_FIELDS[event] if payload.get(name) in (None, "")]
@@ -172,57 +165,31 @@ def check_payload(payload: dict[str, Any], event: str, verified: connect_jwt.Ver
             f"eventType {payload['eventType']!r} was sent to the {event!r} callback"
         )
     if event == INSTALLED:
-        payload["baseUrl"] = check_site_url(payload["baseUrl"])
+        payload["baseUrl"] = site_urls.check_site_url(payload["baseUrl"])
         if payload.get("displayUrl"):
-            payload["displayUrl"] = check_display_url(payload["displayUrl"])
+            payload["displayUrl"] = site_urls.check_display_url(payload["displayUrl"])
 
 
-def check_site_url(url: str) -> str:
-    """A Jira site URL: https on an allowed host (http only on a host listed exactly)."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018 (raises ValueError for a bad port)
-    except ValueError as exc:
-        raise InvalidField(f"baseUrl {url!r} is not a valid URL") from exc
-    if parts.scheme not in ("http", "https") or not host:
-        raise InvalidField(f"baseUrl {url!r} must be an absolute https URL")
-    if parts.username or parts.password or parts.query or parts.fragment:
-        raise InvalidField("baseUrl must not carry credentials, a query or a fragment")
-    patterns = [p.strip().lower().strip("[]") for p in settings.CONNECT_ALLOWED_SITE_HOSTS]
-    exact = host in patterns
-    if not exact and not any(
-        p.startswith("*.") and host.endswith(p[1:]) and len(host) > len(p) - 1 for p in patterns
-    ):
-        raise SiteNotAllowed(f"{host!r} is not a Jira site host this portal accepts")
-    if parts.scheme == "http" and not exact:
-        raise InvalidField(f"baseUrl {url!r} must be https")
-    return url.rstrip("/")
+def remember_token(verified: connect_jwt.VerifiedToken) -> None:
+    """Refuse a replay: the body is not signed, so one signed content is good for one body.
 
-
-def check_display_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidField(f"displayUrl {url!r} must be an absolute URL")
-    return url.rstrip("/")
-
-
-def remember_token(token: str, verified: connect_jwt.VerifiedToken) -> None:
-    """Refuse an exact replay: the body is not signed, so one token is good for one body."""
+    Keyed on what was signed (the decoded header and payload), never on the token's text, so
+    another spelling of the same token is the same token.
+    """
     ttl = max(1, verified.expires_at - int(time.time()) + connect_jwt.leeway_seconds())
     now = timezone.now()
     UsedLifecycleToken.objects.filter(expires_at__lt=now).delete()
     try:
         with transaction.atomic():
             UsedLifecycleToken.objects.create(
-                digest=_replay_key(token), expires_at=now + timedelta(seconds=ttl)
+                digest=verified.signed_digest, expires_at=now + timedelta(seconds=ttl)
             )
     except IntegrityError:
         raise TokenReplayed("this lifecycle token has already been used") from None
 
 
-def forget_token(token: str) -> None:
-    UsedLifecycleToken.objects.filter(digest=_replay_key(token)).delete()
+def forget_token(verified: connect_jwt.VerifiedToken) -> None:
+    UsedLifecycleToken.objects.filter(digest=verified.signed_digest).delete()
 
 
 def apply(event: str, payload: dict[str, Any], verified: connect_jwt.VerifiedToken):
@@ -250,22 +217,54 @@ def install(payload: dict[str, Any], iat: int) -> LifecycleOutcome:
         installation.state = Installation.State.INSTALLED
         installation.enabled = True
         installation.uninstalled_at = None
+        installation.superseded_by = None
+        installation.superseded_at = None
         installation.last_lifecycle_iat = iat
         installation.save()
+        superseded = supersede_older_installations(installation)
         installation_installed.send(
             sender=Installation, installation=installation, reinstall=reinstall
         )
     logger.info(
-        "Connect installed: site=%s client_key=%s reinstall=%s",
+        "Connect installed: site=%s client_key=%s reinstall=%s superseded=%s",
         installation.base_url,
         installation.client_key,
         reinstall,
+        [row.client_key for row in superseded],
     )
     return LifecycleOutcome(installation, True, "installed")
 
 
+def supersede_older_installations(installation: Installation) -> list[Installation]:
+    """Mark every other row of the same site superseded by `installation` (within the caller's
+    transaction) and return them.
+
+    The same site is the same `cloudId`, or the same `baseUrl` unless both rows carry different
+    cloudIds (a renamed site's old name may have been taken by another site). Their secrets go
+    at once; their workspace links stay for staff to carry over (`incidents.site_carry_over`).
+    """
+    same_site = Q(base_url=installation.base_url)
+    if installation.cloud_id:
+        same_site = Q(cloud_id=installation.cloud_id) | (same_site & Q(cloud_id=""))
+    older = list(
+        Installation.objects.select_for_update()
+        .filter(same_site, superseded_by__isnull=True)
+        .exclude(pk=installation.pk)
+        .order_by("pk")
+    )
+    for row in older:
+        row.supersede(installation)
+        logger.info(
+            "Connect installation superseded: site=%s client_key=%s by client_key=%s",
+            row.base_url,
+            row.client_key,
+            installation.client_key,
+        )
+    return older
+
+
 def uninstall(client_key: str, iat: int) -> LifecycleOutcome:
-    """Mark the site uninstalled, keeping its row (and secret) for the record."""
+    """Mark the site uninstalled, keeping its row for the record but not its secret."""
     with transaction.atomic():
         installation = _locked(client_key)
         if installation is None:
@@ -275,8 +274,15 @@ def uninstall(client_key: str, iat: int) -> LifecycleOutcome:
         installation.state = Installation.State.UNINSTALLED
         installation.uninstalled_at = timezone.now()
         installation.last_lifecycle_iat = iat
+        installation.wipe_shared_secret()
         installation.save(
-            update_fields=["state", "uninstalled_at", "last_lifecycle_iat", "updated_at"]
+            update_fields=[
+                "state",
+                "uninstalled_at",
+                "last_lifecycle_iat",
+                "shared_secret_encrypted",
+                "updated_at",
+            ]
         )
         installation_uninstalled.send(sender=Installation, installation=installation)
     logger.info("Connect uninstalled: site=%s client_key=%s", installation.base_url, client_key)
@@ -321,10 +327,6 @@ def _header_alg(token: str) -> object:
         return connect_jwt.unverified_header(token, algorithm=connect_jwt.HS256)["alg"]
     except ConnectError:
         return None
-
-
-def _replay_key(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _max_length(name: str) -> int:

@@ -1,8 +1,29 @@
 """The Jira sites the app is installed in."""
 
+from __future__ import annotations
+
 from django.db import models
+from django.utils import timezone
 
 from . import encryption
+from .errors import InactiveInstallation, UnknownIssuer
+
+
+class InstallationQuerySet(models.QuerySet["Installation"]):
+    def installed(self, client_key: str, *, require_enabled: bool = True) -> Installation:
+        """The installed site with this clientKey (and enabled, unless `require_enabled` is
+        False), or the ConnectError that says why there is none: the one lookup every verified
+        Jira call goes through."""
+        installation = self.filter(client_key=client_key).first()
+        if installation is None:
+            raise UnknownIssuer("no Jira site with this 'iss' has installed the app")
+        if installation.superseded_by_id is not None:
+            raise InactiveInstallation("this Jira site was installed again under a new clientKey")
+        if installation.state != Installation.State.INSTALLED:
+            raise InactiveInstallation("this Jira site has uninstalled the app")
+        if require_enabled and not installation.enabled:
+            raise InactiveInstallation("this Jira site has disabled the app")
+        return installation
 
 
 class Installation(models.Model):
@@ -33,6 +54,18 @@ class Installation(models.Model):
     installed_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     uninstalled_at = models.DateTimeField(null=True, blank=True)
+    #: The installation of the same site (same cloudId or baseUrl) under a newer clientKey.
+    superseded_by = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="supersedes",
+    )
+    superseded_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = InstallationQuerySet.as_manager()
 
     class Meta:
         ordering = ["base_url"]
@@ -46,7 +79,7 @@ class Installation(models.Model):
     @property
     def is_active(self) -> bool:
         """Whether the app may call this site and accept its calls."""
-        return self.state == self.State.INSTALLED and self.enabled
+        return self.state == self.State.INSTALLED and self.enabled and not self.superseded_by_id
 
     @property
     def shared_secret(self) -> str:
@@ -63,6 +96,32 @@ class Installation(models.Model):
         if not secret:
             raise ValueError("a shared secret cannot be empty")
         self.shared_secret_encrypted = encryption.encrypt(secret)
+
+    def wipe_shared_secret(self) -> None:
+        """Forget the secret (the caller saves the row): nobody may sign for this site again."""
+        self.shared_secret_encrypted = ""
+
+    def supersede(self, newer: Installation) -> None:
+        """Mark this row replaced by `newer`, the same site under a new clientKey: it becomes
+        uninstalled and loses its secret at once. Its workspace links stay until staff carry
+        them over (nothing moves silently). Saves the row."""
+        now = timezone.now()
+        self.superseded_by = newer
+        self.superseded_at = now
+        if self.state == self.State.INSTALLED:
+            self.state = self.State.UNINSTALLED
+            self.uninstalled_at = now
+        self.wipe_shared_secret()
+        self.save(
+            update_fields=[
+                "superseded_by",
+                "superseded_at",
+                "state",
+                "uninstalled_at",
+                "shared_secret_encrypted",
+                "updated_at",
+            ]
+        )
 
 
 class UsedLifecycleToken(models.Model):

@@ -92,5 +92,8 @@ def logging_config(log_format: str = "text", level: str = "INFO") -> dict[str, A
             "django.db.backends": {"level": "WARNING"},
             "gunicorn.error": {"level": level, "propagate": True},
             "gunicorn.access": {"level": level, "propagate": True},
+            # django-axes announces its configuration in every process at start-up; its
+            # failed-login and lockout lines come from its other loggers and stay.
+            "axes.apps": {"level": "WARNING"},
         },
     }

@@ -5,6 +5,7 @@ import stat
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
+from django.test import RequestFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +17,9 @@ def test_the_first_run_creates_an_admin_with_a_random_password(tmp_path, capsys)
     assert username == "admin" and len(password) >= 20
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert password in capsys.readouterr().out
-    user = authenticate(username="admin", password=password)
+    # django-axes counts attempts per address, so authentication is always given the request.
+    request = RequestFactory().post("/admin/login/")
+    user = authenticate(request, username="admin", password=password)
     assert user is not None and user.is_superuser
 
 

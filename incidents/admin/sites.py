@@ -10,6 +10,7 @@ from django.db.models import Count
 
 from connect.admin import InstallationAdmin
 from connect.models import Installation
+from incidents import site_carry_over
 from incidents.admin.display import ReadOnlyAdminMixin
 from incidents.admin.sync import SiteSyncAdmin
 from incidents.models import WorkspaceLink
@@ -31,8 +32,11 @@ class LinkedWorkspaceInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 class InstallationWithWorkspacesAdmin(SiteSyncAdmin, InstallationAdmin):
-    """connect's read-only Installation admin, plus the workspaces each site can see and what
-    the sync still has to send it (`sync_admin.SiteSyncAdmin`)."""
+    """connect's read-only Installation admin, plus the workspaces each site can see, what
+    the sync still has to send it (`incidents.admin.sync.SiteSyncAdmin`), and the carry-over of
+    a superseded site's links (`incidents.site_carry_over`)."""
+
+    actions = [*SiteSyncAdmin.actions, site_carry_over.carry_over_links_action]
 
     def get_inlines(self, request, obj):
         return [*super().get_inlines(request, obj), LinkedWorkspaceInline]

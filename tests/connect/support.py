@@ -15,8 +15,8 @@ from typing import Any
 
 import jwt as pyjwt
 from atlassian_jwt.url_utils import hash_url
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from connect.models import Installation
 
@@ -211,3 +211,40 @@ def make_installation(client_key: str, secret: str, **fields) -> Installation:
     installation.set_shared_secret(secret)
     installation.save()
     return installation
+
+
+B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def respell(token: str) -> str:
+    """The same token with its signature segment written with base64 padding (`==`), which
+    PyJWT accepts (some issuers pad) as the very same signature bytes."""
+    header, payload, signature = token.split(".")
+    padding = "=" * (-len(signature) % 4)
+    assert padding, "the signature's length must leave room for padding"
+    return ".".join([header, payload, signature + padding])
+
+
+def flip_stray_bits(token: str) -> str:
+    """The same token with the unused low bit of its signature's last character flipped: the
+    same bytes for a lenient base64 decoder (older PyJWT releases), another text."""
+    header, payload, signature = token.split(".")
+    last = B64URL[B64URL.index(signature[-1]) ^ 1]
+    return ".".join([header, payload, signature[:-1] + last])
+
+
+def signed_with_raw_claims(private_key, kid: str, claims_json: str) -> str:
+    """An RS256 token over a payload written by hand (e.g. `"exp": "9999999999"`), properly
+    signed: the attack needs a valid signature to reach the claim checks."""
+    header = b64(json.dumps({"alg": "RS256", "typ": "JWT", "kid": kid}).encode())
+    signing_input = f"{header}.{b64(claims_json.encode())}"
+    signature = private_key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{signing_input}.{b64(signature)}"
+
+
+def hs256_with_raw_claims(secret: str, claims_json: str) -> str:
+    """An HS256 token over a payload written by hand, signed with `secret`."""
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    signing_input = f"{header}.{b64(claims_json.encode())}"
+    signature = hmac.new(secret.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(signature)}"

@@ -24,7 +24,10 @@ def test_descriptor_is_served_as_json(client):
 
 
 def test_descriptor_refuses_post(client):
-    assert client.post("/atlassian-connect.json").status_code == 405
+    response = client.post("/atlassian-connect.json")
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"
+    assert response["Allow"] == "GET, HEAD"
 
 
 def test_schema_rejects_a_bad_module_key():

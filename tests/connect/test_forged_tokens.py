@@ -21,13 +21,18 @@ from .support import (
     SITE_A,
     KeyServer,
     claims_for,
+    flip_stray_bits,
     free_port,
     hand_made_token,
+    hs256_with_raw_claims,
     install_token,
     lifecycle_body,
     make_installation,
     public_pem,
+    qsh,
+    respell,
     server_token,
+    signed_with_raw_claims,
     tamper,
 )
 
@@ -124,6 +129,56 @@ def exp_infinity(w: World) -> Attempt:
     claims = claims_for(iss="site-a", method="GET", path=ACTION, query=ACTION_QUERY)
     claims["exp"] = float("inf")  # serialised as the non-standard JSON literal Infinity
     return call(hand_made_token({"alg": "HS256", "typ": "JWT"}, claims, hmac_key=SECRET_A.encode()))
+
+
+def raw_install_claims(w: World, **types: str) -> Attempt:
+    """A properly signed install whose payload gives some claims another JSON type, e.g.
+    `exp='"9999999999"'` (a string): the claim types are checked after a valid signature."""
+    now = int(time.time())
+    claims = {
+        "iss": '"site-a"',
+        "aud": json.dumps(BASE_URL),
+        "iat": str(now),
+        "exp": str(now + 180),
+        "qsh": json.dumps(qsh("POST", "/connect/installed")),
+    }
+    claims.update(types)
+    payload = "{" + ", ".join(f'"{name}": {value}' for name, value in claims.items()) + "}"
+    return install(signed_with_raw_claims(w.rsa_key, KID, payload))
+
+
+def raw_call_claims(**types: str) -> Attempt:
+    """A call signed with site A's real secret whose payload gives a claim another JSON type."""
+    now = int(time.time())
+    claims = {
+        "iss": '"site-a"',
+        "iat": str(now),
+        "exp": str(now + 180),
+        "qsh": json.dumps(qsh("GET", ACTION, ACTION_QUERY)),
+    }
+    claims.update(types)
+    payload = "{" + ", ".join(f'"{name}": {value}' for name, value in claims.items()) + "}"
+    return call(hs256_with_raw_claims(SECRET_A, payload))
+
+
+def install_with_site(base_url: str):
+    def build(w: World) -> Attempt:
+        return install(
+            signed(w), lifecycle_body("site-a", secret=ATTACKER_SECRET, base_url=base_url)
+        )
+
+    return build
+
+
+def install_with_raw_body(raw: bytes):
+    def build(w: World) -> Attempt:
+        return install(signed(w), raw)
+
+    return build
+
+
+def genuine_body_json(**overrides) -> str:
+    return json.dumps(lifecycle_body("site-a", secret=ATTACKER_SECRET, **overrides))
 
 
 INSTALL_CASES = [
@@ -258,6 +313,151 @@ INSTALL_CASES = [
         "invalid_field",
     ),
     Case(
+        "signature respelled with base64 padding",
+        lambda w: install(respell(signed(w))),
+        401,
+        "malformed_token",
+    ),
+    Case(
+        "signature respelled with stray bits",
+        lambda w: install(flip_stray_bits(signed(w))),
+        401,
+        "malformed_token",
+    ),
+    Case(
+        "signed exp as a JSON string",
+        lambda w: raw_install_claims(w, exp=f'"{int(time.time()) + 180}"'),
+        401,
+        "invalid_claim",
+    ),
+    Case(
+        "signed iat as a JSON string",
+        lambda w: raw_install_claims(w, iat=f'"{int(time.time())}"'),
+        401,
+        "invalid_claim",
+    ),
+    Case(
+        "signed nbf as a JSON string",
+        lambda w: raw_install_claims(w, nbf='"0"'),
+        401,
+        "invalid_claim",
+    ),
+    Case("signed exp as true", lambda w: raw_install_claims(w, exp="true"), 401, "invalid_claim"),
+    Case(
+        "signed iss as a list",
+        lambda w: raw_install_claims(w, iss='["site-a"]'),
+        401,
+        "invalid_claim",
+    ),
+    Case("signed aud as a number", lambda w: raw_install_claims(w, aud="1"), 401, "invalid_claim"),
+    Case(
+        "signed qsh as a list", lambda w: raw_install_claims(w, qsh='["x"]'), 401, "invalid_claim"
+    ),
+    Case(
+        "signed sub as an object",
+        lambda w: raw_install_claims(w, sub='{"id": 1}'),
+        401,
+        "invalid_claim",
+    ),
+    Case(
+        "signed payload with a repeated iss",
+        lambda w: raw_install_claims(w, **{"iss": '"site-a", "iss": "site-b"'}),
+        401,
+        "malformed_token",
+    ),
+    Case(
+        "backslash in the site host",
+        install_with_site("https://evil.example\\.atlassian.net"),
+        400,
+        "invalid_field",
+    ),
+    Case(
+        "credentials before an allowed host",
+        install_with_site("https://site-a.atlassian.net@evil.example"),
+        400,
+        "invalid_field",
+    ),
+    Case(
+        "allowed host as userinfo of another",
+        install_with_site("https://evil.example@site-a.atlassian.net"),
+        400,
+        "invalid_field",
+    ),
+    Case(
+        "port on a wildcard host",
+        install_with_site("https://site-a.atlassian.net:8443"),
+        400,
+        "invalid_field",
+    ),
+    Case(
+        "percent-encoded slash in the host",
+        install_with_site("https://evil.example%2F.atlassian.net"),
+        400,
+        "invalid_field",
+    ),
+    Case(
+        "ideographic full stop in the host",
+        install_with_site("https://evil.example\u3002atlassian.net"),
+        400,
+        "invalid_field",
+    ),
+    Case(
+        "tab in the site host",
+        install_with_site("https://evil.example\t.atlassian.net"),
+        400,
+        "invalid_field",
+    ),
+    Case(
+        "query after an allowed host",
+        install_with_site("https://site-a.atlassian.net?x=@evil.example"),
+        400,
+        "invalid_field",
+    ),
+    Case(
+        "empty label in the host",
+        install_with_site("https://evil..atlassian.net"),
+        400,
+        "invalid_field",
+    ),
+    Case(
+        "deeply nested install body",
+        install_with_raw_body(b"[" * 30_000 + b"]" * 30_000),
+        400,
+        "malformed_payload",
+    ),
+    Case(
+        "nested array inside an install field",
+        install_with_raw_body(
+            genuine_body_json()[:-1].encode() + b', "extra": ' + b"[" * 40 + b"]" * 40 + b"}"
+        ),
+        400,
+        "malformed_payload",
+    ),
+    Case(
+        "NUL in the description",
+        install_with_raw_body(genuine_body_json(description="Jira\u0000").encode()),
+        400,
+        "malformed_payload",
+    ),
+    Case(
+        "escape character in the clientKey",
+        install_with_raw_body(genuine_body_json().replace('"site-a"', '"site-a\\u001b"').encode()),
+        400,
+        "malformed_payload",
+    ),
+    Case(
+        "repeated clientKey in the install body",
+        install_with_raw_body(genuine_body_json()[:-1].encode() + b', "clientKey": "site-b"}'),
+        400,
+        "malformed_payload",
+    ),
+    Case(
+        "NaN in the install body",
+        install_with_raw_body(genuine_body_json()[:-1].encode() + b', "x": NaN}'),
+        400,
+        "malformed_payload",
+    ),
+    Case(
         "forged HS256 uninstall with the site's real secret",
         lambda w: Attempt(
             "/connect/uninstalled",
@@ -319,7 +519,7 @@ CALL_CASES = [
         "token in header and query",
         lambda w: call(hs(), query=f"{ACTION_QUERY}&jwt={hs()}"),
         401,
-        "ambiguous_token",
+        "token_in_query",
     ),
     Case(
         "token living for a day",
@@ -328,6 +528,48 @@ CALL_CASES = [
         "invalid_claim",
     ),
     Case("exp of Infinity", exp_infinity, 401, "malformed_token"),
+    Case(
+        "genuine token only in ?jwt=",
+        lambda w: call(None, query=f"{ACTION_QUERY}&jwt={hs()}"),
+        401,
+        "token_in_query",
+    ),
+    Case(
+        "call signature respelled with base64 padding",
+        lambda w: call(respell(hs())),
+        401,
+        "malformed_token",
+    ),
+    Case(
+        "call signature with stray bits",
+        lambda w: call(flip_stray_bits(hs())),
+        401,
+        "malformed_token",
+    ),
+    Case(
+        "signed call with exp as a JSON string",
+        lambda w: raw_call_claims(exp=f'"{int(time.time()) + 180}"'),
+        401,
+        "invalid_claim",
+    ),
+    Case(
+        "signed call with iat as a JSON string",
+        lambda w: raw_call_claims(iat=f'"{int(time.time())}"'),
+        401,
+        "invalid_claim",
+    ),
+    Case(
+        "signed call with sub as a number",
+        lambda w: raw_call_claims(sub="42"),
+        401,
+        "invalid_claim",
+    ),
+    Case(
+        "deeply nested token payload",
+        lambda w: raw_call_claims(x="[" * 40 + "]" * 40),
+        401,
+        "malformed_token",
+    ),
 ]
 
 

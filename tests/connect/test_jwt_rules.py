@@ -167,3 +167,33 @@ def test_headers_pointing_elsewhere_are_ignored(rsa_key, key_server):
 )
 def test_token_from_authorization(header, token):
     assert token_from_authorization(header) == token
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [
+        ("exp", "9999999999"),
+        ("iat", "1"),
+        ("nbf", "0"),
+        ("exp", True),
+        ("iat", [1]),
+        ("iss", 7),
+        ("sub", ["557058:abc"]),
+        ("qsh", {"hash": "x"}),
+        ("aud", 1),
+        ("aud", ["ok", 2]),
+    ],
+)
+def test_claims_of_the_wrong_json_type_are_refused_despite_a_valid_signature(claim, value):
+    now = int(time.time())
+    payload = {"iss": "site-a", "iat": now, "exp": now + 60, "qsh": query_string_hash(**WHERE)}
+    payload[claim] = value
+    token = hand_made_token({"alg": "HS256", "typ": "JWT"}, payload, hmac_key=SECRET.encode())
+    with pytest.raises(errors.InvalidClaim, match=f"'{claim}'"):
+        verify_server_token(token, secret_for=secret_for, **WHERE)
+
+
+def test_float_times_are_numbers_too():
+    now = time.time()
+    token = server_token(SECRET, iss="site-a", iat=now, exp=now + 60.5)
+    assert verify_server_token(token, secret_for=secret_for, **WHERE).issuer == "site-a"

@@ -115,13 +115,13 @@ def test_reinstall_follows_a_site_rename(client, rsa_key, key_server):
     assert Installation.objects.count() == 1
 
 
-def test_uninstall_keeps_the_row_and_the_secret(client, rsa_key, key_server, received):
+def test_uninstall_keeps_the_row_and_wipes_the_secret(client, rsa_key, key_server, received):
     install(client, rsa_key)
     assert lifecycle(client, rsa_key, "uninstalled").status_code == 204
     site = Installation.objects.get(client_key="site-a")
     assert site.state == Installation.State.UNINSTALLED
     assert site.uninstalled_at is not None
-    assert site.shared_secret == SECRET_1
+    assert site.shared_secret_encrypted == ""
     assert received[-1] == ("uninstalled", "site-a")
     assert call_action(client, SECRET_1).json()["error"] == "inactive_installation"
 
@@ -166,6 +166,7 @@ def test_a_replay_reaching_another_web_process_is_refused(client, rsa_key, key_s
     cache.clear()  # another process has its own in-memory cache: the record must not live there
     replay = post(client, "installed", lifecycle_body("site-a", secret=SECRET_2), token)
     assert replay.status_code == 401
+    assert replay.json()["error"] == "token_replayed"
     assert Installation.objects.get(client_key="site-a").shared_secret == SECRET_1
 
 

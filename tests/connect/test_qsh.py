@@ -135,3 +135,36 @@ def test_agrees_with_atlassian_jwt_on_generated_queries(pairs):
     query = "&".join(f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in pairs)
     assert canonical_request("GET", "/path", query) == canonicalize_request("GET", f"/path?{query}")
     assert query_string_hash("GET", "/path", query) == hash_url("GET", f"/path?{query}")
+
+
+def test_atlassian_jwt_computes_the_hash_of_ordinary_requests(monkeypatch):
+    from atlassian_jwt import url_utils
+
+    seen = []
+    real = url_utils.canonicalize_request
+
+    def spy(method, url):
+        seen.append((method, url))
+        return real(method, url)
+
+    monkeypatch.setattr(url_utils, "canonicalize_request", spy)
+    query_string_hash("GET", "/jira/operations/containers/search", "searchQuery=db")
+    assert seen == [("GET", "/jira/operations/containers/search?searchQuery=db")]
+
+
+@pytest.mark.parametrize(
+    ("path", "misread", "as_sent"),
+    [
+        # urlparse takes a first segment ending in ':' for a scheme and drops it.
+        ("/http:x/y", "GET&/x/y&", "GET&/http:x/y&"),
+        # A decoded path may hold '?' or '#' (sent as %3F, %23): urlparse cuts there.
+        ("/incidents/a?b", "GET&/incidents/a&b=", "GET&/incidents/a?b&"),
+        ("/incidents/a#b", "GET&/incidents/a&", "GET&/incidents/a#b&"),
+        # It strips every leading and trailing '/'; the rules remove one trailing '/'.
+        ("//x/y", "GET&/x/y&", "GET&//x/y&"),
+        ("/x/y//", "GET&/x/y&", "GET&/x/y/&"),
+    ],
+)
+def test_paths_atlassian_jwt_misreads_keep_the_rules_canonicaliser(path, misread, as_sent):
+    assert canonicalize_request("GET", path) == misread
+    assert canonical_request("GET", path) == as_sent

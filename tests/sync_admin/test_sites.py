@@ -145,7 +145,7 @@ def test_resuming_an_uninstalled_site_warns_that_it_still_gets_nothing(admin_cli
 def test_ops_staff_resume_but_cannot_change_or_delete_a_site(ops_client, busy_site):
     site_status(busy_site, needs_attention=True)
     actions = ops_client.get(SITES).context["action_form"].fields["action"].choices
-    assert [name for name, _ in actions if name] == ["resume_sending"]
+    assert [name for name, _ in actions if name] == ["resume_sending", "carry_over_links_action"]
     change = reverse("admin:connect_installation_change", args=[busy_site.pk])
     assert ops_client.post(change, {"base_url": "https://evil.example"}).status_code == 403
     delete = reverse("admin:connect_installation_delete", args=[busy_site.pk])
