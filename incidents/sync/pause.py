@@ -5,7 +5,8 @@ Jira asks a client to slow down with a 429 (or a 5xx) carrying `Retry-After` or
 counts every request sent before that time against the app. So the pause belongs to the site,
 not to the worker that heard it: the worker writes it to `SiteSyncStatus.paused_until` as soon as
 the answer arrives, before anyone sleeps, and every worker reads it before each request to that
-site (`PausingSession`). A paused site gets no request from any worker until the pause ends.
+site (`SitePause`, run around each send by `JiraClient`). A paused site gets no request from
+any worker until the pause ends.
 
 On PostgreSQL each request to a site also takes that site's turn (`site_turn`, an advisory
 lock): one request per site is in flight at a time, so none can already be on its way when
@@ -15,15 +16,15 @@ another worker hears "wait". Workers still run in parallel across sites and betw
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
-import requests
 from django.db import connection, transaction
 from django.utils import timezone
 
-from connect.client import retry_hint
+from connect.client import Response, retry_hint
 from incidents.models.outbox import SiteSyncStatus
 
 logger = logging.getLogger(__name__)
@@ -94,8 +95,8 @@ def site_turn(installation_id: int) -> Iterator[None]:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [SITE_TURN_LOCK, installation_id])
 
 
-class PausingSession(requests.Session):
-    """The HTTP session of one site's `JiraClient`: refuses to send while the site is paused,
+class SitePause:
+    """Wraps each send of one site's `JiraClient`: refuses to send while the site is paused,
     and turns an answer asking to wait into a pause of the site for every worker.
 
     An answer 429 (or 5xx) with a usable `Retry-After` / `X-RateLimit-Reset` pauses the site for
@@ -103,20 +104,19 @@ class PausingSession(requests.Session):
     at once, so the client does not sleep and retry in line and the relay moves on."""
 
     def __init__(self, installation_id: int, *, default_pause: float = 1.0) -> None:
-        super().__init__()
         self.installation_id = installation_id
         self.default_pause = default_pause
 
-    def send(self, request: requests.PreparedRequest, **kwargs) -> requests.Response:
+    def __call__(self, request: Any, send: Callable[[], Response]) -> Response:
         with site_turn(self.installation_id):
             until = paused_until(self.installation_id)
             if until is not None:
                 raise SitePaused(self.installation_id, until, "paused by an earlier answer")
-            response = super().send(request, **kwargs)
+            response = send()
             self._pause_if_asked(response)
         return response
 
-    def _pause_if_asked(self, response: requests.Response) -> None:
+    def _pause_if_asked(self, response: Response) -> None:
         status = response.status_code
         if status == 429 or status >= 500:
             hint = retry_hint(response)

@@ -42,7 +42,7 @@ from connect.client import (
 from connect.models import Installation
 from incidents.models import Incident, PostIncidentReview, WorkspaceLink
 from incidents.models.outbox import SiteSyncStatus, SyncState, mark_changed
-from incidents.sync.pause import PausingSession, SitePaused, paused_until
+from incidents.sync.pause import SitePause, SitePaused, paused_until
 from incidents.sync.payloads import current_payloads, refusal
 
 logger = logging.getLogger(__name__)
@@ -755,7 +755,7 @@ def relay_site(
         return 0
     client = client_factory(
         installation,
-        session=PausingSession(installation.pk, default_pause=config.backoff_base),
+        send_wrapper=SitePause(installation.pk, default_pause=config.backoff_base),
         max_attempts=config.client_attempts,
         max_retry_wait=config.client_max_retry_wait,
         backoff_base=config.backoff_base,

@@ -28,7 +28,7 @@ from connect.client import JiraClient, JiraError
 from connect.models import Installation
 from incidents.models import Container, Incident, PostIncidentReview, Workspace
 from incidents.models.outbox import SiteSyncStatus, SyncState
-from incidents.sync.pause import PausingSession, SitePaused
+from incidents.sync.pause import SitePause, SitePaused
 from incidents.sync.relay import SiteSender, claim, complete, relay_once, run_step
 from jirasim.simulator import Simulator
 from tests.sync.conftest import drain, fast_config, jira_view, portal_view
@@ -141,7 +141,7 @@ class SyncMachine(RuleBasedStateMachine):
     def worker_dies_between_steps(self, steps, worker):
         """A worker runs the first steps of a site's round, claims the next, and is killed."""
         config = fast_config(batch_size=2, verify_delete_seconds=3600)
-        client = JiraClient(self.site, session=PausingSession(self.site.pk), max_attempts=1)
+        client = JiraClient(self.site, send_wrapper=SitePause(self.site.pk), max_attempts=1)
         sender = SiteSender(self.site, client)
         plan = [
             ("workspace", False, sender.workspaces),

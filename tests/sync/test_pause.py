@@ -12,7 +12,7 @@ from django.utils import timezone
 from connect.client import JiraClient
 from incidents.models.outbox import SiteSyncStatus, SyncState
 from incidents.sync import pause
-from incidents.sync.pause import PausingSession, SitePaused, pause_site
+from incidents.sync.pause import SitePause, SitePaused, pause_site
 from incidents.sync.relay import relay_once
 from tests.incidents.factories import make_container, make_incident, make_workspace
 from tests.sync.conftest import fast_config, jira_view, portal_view
@@ -23,9 +23,9 @@ def rest_requests(sim) -> list[dict]:
 
 
 @pytest.mark.django_db
-def test_a_paused_site_gets_no_request_from_any_client(sim, site):
+def test_a_paused_site_gets_no_request_from_a_client_that_honours_the_pause(sim, site):
     until = pause_site(site.pk, 30, "Jira answered 429")
-    client = JiraClient(site, session=PausingSession(site.pk), max_attempts=3)
+    client = JiraClient(site, send_wrapper=SitePause(site.pk), max_attempts=3)
     with pytest.raises(SitePaused) as refused:
         client.get_workspaces()
     assert refused.value.until == until

@@ -10,7 +10,6 @@ import pytest
 
 from connect.client import JiraClient
 from incidents.models.outbox import SyncState
-from incidents.sync.pause import PausingSession
 from incidents.sync.relay import relay_once, relay_site
 from tests.incidents.factories import make_container, make_incident, make_workspace
 from tests.sync.conftest import drain, fast_config, jira_view, portal_view
@@ -21,16 +20,15 @@ UNLINK = "/rest/operations/1.0/bulkByProperties"
 
 
 def client_running_before(path: str, meanwhile: list):
-    """A client factory whose session runs `meanwhile` (once) just before sending to `path`."""
+    """A client factory whose sends run `meanwhile` (once) just before sending to `path`."""
 
-    class Session(PausingSession):
-        def send(self, request, **kwargs):
+    def factory(installation, *, send_wrapper, **options):
+        def wrapper(request, send):
             if request.path_url.split("?")[0].endswith(path) and meanwhile:
                 meanwhile.pop()()
-            return super().send(request, **kwargs)
+            return send_wrapper(request, send)
 
-    def factory(installation, *, session, **options):
-        return JiraClient(installation, session=Session(installation.pk), **options)
+        return JiraClient(installation, send_wrapper=wrapper, **options)
 
     return factory
 
