@@ -108,3 +108,65 @@ def add_note(
 
 def _user_or_none(user: Any) -> Any:
     return user if getattr(user, "pk", None) is not None and user.is_authenticated else None
+
+
+def last_workspace_of(user: Any) -> Workspace | None:
+    """The workspace of the incident this user last declared or commanded, else the first one:
+    what the declare form preselects."""
+    if getattr(user, "pk", None) is not None:
+        declared = (
+            IncidentUpdate.objects.filter(author=user, kind=IncidentUpdate.Kind.DECLARED)
+            .order_by("-created_at", "-pk")
+            .values_list("incident__workspace_id", flat=True)
+            .first()
+        )
+        if declared is None:
+            declared = (
+                Incident.objects.filter(commander=user)
+                .order_by("-created_date", "-pk")
+                .values_list("workspace_id", flat=True)
+                .first()
+            )
+        if declared is not None:
+            return Workspace.objects.filter(pk=declared).first()
+    return Workspace.objects.order_by("name", "pk").first()
+
+
+def change_incident(incident: Incident, *, by: Any = None, source: str = "", **fields: Any) -> bool:
+    """Change status, severity or commander through `save()`, so the timeline records who
+    changed what; False (and no write) when nothing changes."""
+    allowed = {"status", "severity", "commander"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"change_incident() changes only {sorted(allowed)}, not {sorted(unknown)}")
+    changed = [name for name, value in fields.items() if getattr(incident, name) != value]
+    if not changed:
+        return False
+    for name in changed:
+        setattr(incident, name, fields[name])
+    incident.full_clean(exclude=["affected_containers"])
+    incident.changed_by = by
+    incident.change_source = source
+    incident.save()
+    return True
+
+
+def review_defaults(incident: Incident) -> dict[str, Any]:
+    """What a new post-incident review of this incident starts with: a free id derived from the
+    incident's, its summary, its workspace, and the incident's portal page as URL (the page
+    shows the review and its action items)."""
+    from incidents.models import PostIncidentReview
+    from incidents.validators import SUMMARY_MAX_LENGTH
+
+    base = f"PIR-{incident.external_id}"
+    external_id, n = base, 1
+    while PostIncidentReview.objects.filter(external_id=external_id).exists():
+        n += 1
+        external_id = f"{base}-{n}"
+    return {
+        "external_id": external_id,
+        "summary": f"Review: {incident.summary}"[:SUMMARY_MAX_LENGTH],
+        "workspace": incident.workspace_id,
+        "incidents": [incident.pk],
+        "url": incident_page_url(incident.external_id),
+    }

@@ -138,12 +138,23 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
-# The OpenAPI document of the actions Jira calls, served at /api/schema/ (docs/actions.md).
+# The OpenAPI document at /api/schema/: the actions Jira calls (docs/actions.md) and the REST
+# API and alert webhooks (docs/api.md), tagged by caller.
 SPECTACULAR_SETTINGS = {
-    "TITLE": "Ops Portal: actions Jira calls",
-    "DESCRIPTION": "The jiraOperationsInfoProvider actions, each authenticated by a Connect JWT.",
+    "TITLE": "Ops Portal API",
+    "DESCRIPTION": "The jiraOperationsInfoProvider actions Jira calls, each authenticated by a "
+    "Connect JWT; and the REST API and alert webhooks, each authenticated by an integration's "
+    "bearer token.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStatusEnum": "incidents.models.incidents.Incident.Status",
+        "IncidentSeverityEnum": "incidents.models.incidents.Incident.Severity",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "incidents.api.openapi.tag_by_caller",
+    ],
 }
 
 # --- Admin login attempts (django-axes, docs/deploy.md) -------------------------------------

@@ -7,24 +7,41 @@ External ids, workspaces and raise times are fixed once created: Jira stores ent
 so changing one would orphan what Jira already has.
 """
 
+from typing import ClassVar
+
 from django.contrib import admin, messages
 from django.db.models import Count, Prefetch, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
+from incidents import workflow
 from incidents.admin.associations import JiraAssociationInline
+from incidents.admin.declare import declare_view
 from incidents.admin.display import badge
-from incidents.admin.forms import AssociationFormSet, IncidentAdminForm, ReviewAdminForm
+from incidents.admin.forms import (
+    ActionItemForm,
+    AssociationFormSet,
+    IncidentAdminForm,
+    ReviewAdminForm,
+    staff_users,
+)
 from incidents.admin.rendering import render_markdown
 from incidents.admin.sync import ENTITY_ACTIONS, EntitySyncAdmin, JiraSyncFilter
+from incidents.metrics import humane_duration
 from incidents.models import (
     Container,
     Incident,
     IncidentAssociation,
+    IncidentUpdate,
     PostIncidentReview,
+    ReviewActionItem,
     ReviewAssociation,
     Workspace,
     WorkspaceLink,
 )
 from incidents.models.outbox import SyncState
+from incidents.sync import overview
 
 SEVERITY_COLOURS = {
     Incident.Severity.P1: "#b3261e",
@@ -101,8 +118,51 @@ class IncidentAssociationInline(AssociationInline):
     model = IncidentAssociation
 
 
+class TimelineInline(admin.TabularInline):
+    """The incident's timeline, read-only, with one empty row to add a note."""
+
+    model = IncidentUpdate
+    fields = ("when", "entry", "who", "message")
+    readonly_fields = ("when", "entry", "who")
+    extra = 1
+    can_delete = False
+    verbose_name = "note"
+    verbose_name_plural = "timeline (add a note in the empty row)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("author")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="when")
+    def when(self, obj):
+        return "" if obj.pk is None else f"{timezone.localtime(obj.created_at):%Y-%m-%d %H:%M:%S}"
+
+    @admin.display(description="who")
+    def who(self, obj):
+        return "you, on saving" if obj.pk is None else obj.actor
+
+    @admin.display(description="what")
+    def entry(self, obj):
+        if obj.pk is None:
+            return "New note"
+        if obj.kind != IncidentUpdate.Kind.DECLARED and (obj.old_value or obj.new_value):
+            return f"{obj.get_kind_display()}: {obj.old_value or '—'} → {obj.new_value or '—'}"
+        return obj.get_kind_display()
+
+
 class ReviewAssociationInline(AssociationInline):
     model = ReviewAssociation
+
+
+class ActionItemInline(admin.TabularInline):
+    """What the review asks to be done; the review's status follows these rows."""
+
+    model = ReviewActionItem
+    form = ActionItemForm
+    fields = ("what", "owner", "due_date", "issue_key", "done")
+    extra = 1
 
 
 class SequencedAdmin(EntitySyncAdmin):
@@ -113,12 +173,23 @@ class SequencedAdmin(EntitySyncAdmin):
     list_select_related = ("workspace",)
     list_display_links = ("external_id", "summary")
     list_per_page = 50
-    readonly_fields = ("description_preview", "update_sequence_number", "last_updated")
+    readonly_fields: ClassVar[tuple[str, ...]] = (
+        "description_preview",
+        "update_sequence_number",
+        "last_updated",
+    )
     fixed_after_creation = ("external_id", "workspace", "created_date")
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
         return (*fields, *self.fixed_after_creation) if obj else fields
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        response = super().render_change_form(request, context, add, change, form_url, obj)
+        jira_sync = response.context_data.get("jira_sync")
+        if jira_sync is not None:
+            jira_sync["sentence"] = overview.entity_sentence(jira_sync["sites"])
+        return response
 
     @admin.display(description="preview")
     def description_preview(self, obj):
@@ -143,15 +214,86 @@ class IncidentAdmin(SequencedAdmin):
     )
     list_filter = ("status", "severity", "workspace", AffectedContainerFilter, JiraSyncFilter)
     autocomplete_fields = ("workspace", "affected_containers")
-    inlines = [IncidentAssociationInline]
+    inlines = [IncidentAssociationInline, TimelineInline]
     actions = ["mark_resolved", *ENTITY_ACTIONS]
     sync_kind = SyncState.Kind.INCIDENT
+    readonly_fields = (*SequencedAdmin.readonly_fields, "portal_page", "resolution")
     fieldsets = (
-        (None, {"fields": ("external_id", "workspace", "summary", "severity", "status")}),
+        (
+            None,
+            {
+                "fields": (
+                    "external_id",
+                    "portal_page",
+                    "workspace",
+                    "summary",
+                    "severity",
+                    "status",
+                    "resolution",
+                )
+            },
+        ),
+        ("People", {"fields": ("commander", "responders")}),
         (None, {"fields": ("url", "created_date", "affected_containers")}),
         ("Description (Markdown)", {"fields": ("description", "description_preview")}),
-        ("Sent to Jira", {"fields": ("update_sequence_number", "last_updated")}),
+        (
+            "Technical details",
+            {"fields": ("update_sequence_number", "last_updated"), "classes": ("collapse",)},
+        ),
     )
+
+    def get_urls(self):
+        from django.urls import path
+
+        declare = self.admin_site.admin_view(declare_view(self))
+        return [
+            path("declare/", declare, name="incidents_incident_declare"),
+            *super().get_urls(),
+        ]
+
+    def get_inlines(self, request, obj):
+        inlines = super().get_inlines(request, obj)
+        return inlines if obj else [i for i in inlines if i is not TimelineInline]
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:  # the add page: everything typed by hand, for overrides
+            return [
+                (name, options) for name, options in self.fieldsets if name != "Technical details"
+            ]
+        return self.fieldsets
+
+    def save_model(self, request, obj, form, change):
+        obj.changed_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is IncidentUpdate:
+            for note_form in formset.forms:
+                if note_form.instance.pk is None:
+                    note_form.instance.author = request.user
+                    note_form.instance.kind = IncidentUpdate.Kind.NOTE
+        super().save_formset(request, form, formset, change)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "commander":
+            kwargs["queryset"] = staff_users()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="portal page")
+    def portal_page(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        return format_html(
+            '<a href="{}">Open the incident page</a>',
+            reverse("incident-page", args=[obj.external_id]),
+        )
+
+    @admin.display(description="resolved")
+    def resolution(self, obj):
+        if obj is None or obj.resolved_at is None:
+            return "Not resolved yet."
+        took = humane_duration(obj.time_to_resolve)
+        return f"{obj.resolved_at:%Y-%m-%d %H:%M} (time to resolve {took})"
 
     def get_queryset(self, request):
         containers = Container.objects.only("id", "name", "external_id")
@@ -205,9 +347,12 @@ class IncidentAdmin(SequencedAdmin):
 
     @admin.action(description="Mark selected incidents as resolved", permissions=["change"])
     def mark_resolved(self, request, queryset):
-        count = queryset.exclude(status=Incident.Status.RESOLVED).update(
-            status=Incident.Status.RESOLVED
-        )
+        """One save per incident, so each timeline records who resolved it."""
+        count = 0
+        for incident in queryset.exclude(status=Incident.Status.RESOLVED).prefetch_related(None):
+            count += workflow.change_incident(
+                incident, status=Incident.Status.RESOLVED, by=request.user
+            )
         self.message_user(request, f"{count} incident(s) marked as resolved.", messages.SUCCESS)
 
 
@@ -226,15 +371,34 @@ class PostIncidentReviewAdmin(SequencedAdmin):
     )
     list_filter = ("status", "workspace", JiraSyncFilter)
     autocomplete_fields = ("workspace", "incidents")
-    inlines = [ReviewAssociationInline]
+    inlines = [ActionItemInline, ReviewAssociationInline]
     actions = [*ENTITY_ACTIONS]
     sync_kind = SyncState.Kind.REVIEW
     fieldsets = (
-        (None, {"fields": ("external_id", "workspace", "summary", "status")}),
+        (
+            None,
+            {"fields": ("external_id", "workspace", "summary", "status", "status_follows_actions")},
+        ),
         (None, {"fields": ("url", "created_date", "incidents")}),
         ("Description (Markdown)", {"fields": ("description", "description_preview")}),
-        ("Sent to Jira", {"fields": ("update_sequence_number", "last_updated")}),
+        (
+            "Technical details",
+            {"fields": ("update_sequence_number", "last_updated"), "classes": ("collapse",)},
+        ),
     )
+
+    def get_changeform_initial_data(self, request):
+        """ "Write the PIR" on an incident's page opens this form filled in for that incident."""
+        initial = super().get_changeform_initial_data(request)
+        pk = request.GET.get("incident", "")
+        incident = Incident.objects.filter(pk=pk).first() if pk.isdigit() else None
+        if incident is not None:
+            initial.update(workflow.review_defaults(incident))
+        return initial
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        form.instance.follow_action_items()
 
     def get_queryset(self, request):
         incidents = Incident.objects.only("id", "external_id")

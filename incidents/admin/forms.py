@@ -5,13 +5,35 @@ The rules themselves live on the models (`JiraEntity.validate_related`,
 errors to the right field.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.contrib.admin.widgets import AutocompleteSelectMultiple
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 
-from incidents.models import Incident, PostIncidentReview, validate_association_count
+from incidents.models import (
+    Container,
+    Incident,
+    PostIncidentReview,
+    Workspace,
+    validate_association_count,
+)
+from incidents.models.entity import validate_same_workspace
+from incidents.validators import SUMMARY_MAX_LENGTH
+
+#: What the declare form preselects: serious enough to act on, easy to lower.
+DECLARE_SEVERITY = Incident.Severity.P3
+
+
+def staff_users():
+    """Who can command, respond to an incident or own an action item: active staff."""
+    return (
+        get_user_model()
+        ._default_manager.filter(is_active=True, is_staff=True)
+        .order_by(get_user_model().USERNAME_FIELD)
+    )
 
 
 class MarkdownField(forms.CharField):
@@ -67,9 +89,17 @@ class IncidentAdminForm(JiraEntityAdminForm):
             "url",
             "created_date",
             "affected_containers",
+            "commander",
+            "responders",
             "description",
         ]
         field_classes = {"description": MarkdownField}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("commander", "responders"):
+            if name in self.fields:
+                cast(forms.ModelChoiceField, self.fields[name]).queryset = staff_users()
 
 
 class ReviewAdminForm(JiraEntityAdminForm):
@@ -84,8 +114,17 @@ class ReviewAdminForm(JiraEntityAdminForm):
             "created_date",
             "incidents",
             "description",
+            "status_follows_actions",
         ]
         field_classes = {"description": MarkdownField}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        assert cleaned is not None  # ModelForm.clean() returns cleaned_data
+        # A status chosen by hand stays, unless staff also ask for it to follow the actions.
+        if "status" in self.changed_data and "status_follows_actions" not in self.changed_data:
+            cleaned["status_follows_actions"] = False
+        return cleaned
 
 
 class AssociationFormSet(BaseInlineFormSet):
@@ -110,3 +149,50 @@ class AssociationFormSet(BaseInlineFormSet):
             if key in seen:
                 form.add_error("value", f"{form.instance.value} is listed twice.")
             seen.add(key)
+
+
+class DeclareIncidentForm(forms.Form):
+    """Declare an incident: only the summary is needed; the id, raise time, URL and commander
+    come from `incidents.workflow.declare_incident`."""
+
+    summary = forms.CharField(
+        max_length=SUMMARY_MAX_LENGTH,
+        widget=forms.TextInput(
+            attrs={"autofocus": True, "placeholder": "What is broken, for whom", "size": 60}
+        ),
+    )
+    severity = forms.ChoiceField(choices=Incident.Severity.choices, initial=DECLARE_SEVERITY)
+    workspace = forms.ModelChoiceField(queryset=Workspace.objects.order_by("name", "pk"))
+    containers = forms.ModelMultipleChoiceField(
+        label="Affected containers",
+        queryset=Container.objects.select_related("workspace"),
+        required=False,
+        help_text="Optional now; Jira shows the incident once it has at least one.",
+    )
+
+    def __init__(self, *args, admin_site=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if admin_site is not None:
+            field = cast(forms.ModelMultipleChoiceField, self.fields["containers"])
+            field.widget = AutocompleteSelectMultiple(
+                Incident._meta.get_field("affected_containers"), admin_site
+            )
+            field.widget.choices = field.choices
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        assert cleaned is not None  # ModelForm.clean() returns cleaned_data
+        workspace, containers = cleaned.get("workspace"), cleaned.get("containers")
+        if workspace is not None and containers:
+            try:
+                validate_same_workspace(workspace, containers, "containers", "containers")
+            except ValidationError as exc:
+                self.add_error(None, exc.message_dict["containers"])
+        return cleaned
+
+
+class ActionItemForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "owner" in self.fields:
+            cast(forms.ModelChoiceField, self.fields["owner"]).queryset = staff_users()

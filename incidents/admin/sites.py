@@ -31,12 +31,42 @@ class LinkedWorkspaceInline(ReadOnlyAdminMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("workspace", "linked_by")
 
 
+#: Kept for the lifecycle checks, never useful to staff.
+HIDDEN_SITE_FIELDS = ("last_lifecycle_iat",)
+#: What support may ask for, folded away under "Technical details".
+TECHNICAL_SITE_FIELDS = (
+    "client_key",
+    "app_key",
+    "cloud_id",
+    "installation_id",
+    "product_type",
+    "description",
+    "server_version",
+    "plugins_version",
+)
+
+
 class InstallationWithWorkspacesAdmin(SiteSyncAdmin, InstallationAdmin):
     """connect's read-only Installation admin, plus the workspaces each site can see, what
-    the sync still has to send it (`incidents.admin.sync.SiteSyncAdmin`), and the carry-over of
-    a superseded site's links (`incidents.site_carry_over`)."""
+    the sync still has to send it (`incidents.admin.sync.SiteSyncAdmin`), the carry-over of a
+    superseded site's links (`incidents.site_carry_over`); the site's identifiers folded away
+    and lifecycle internals not shown."""
 
     actions = [*SiteSyncAdmin.actions, site_carry_over.carry_over_links_action]
+
+    def get_fieldsets(self, request, obj=None):
+        first, *rest = super().get_fieldsets(request, obj)
+        shown = [
+            name
+            for name in first[1]["fields"]
+            if name not in HIDDEN_SITE_FIELDS and name not in TECHNICAL_SITE_FIELDS
+        ]
+        technical = [name for name in TECHNICAL_SITE_FIELDS if name in first[1]["fields"]]
+        return [
+            (None, {"fields": shown}),
+            *rest,
+            ("Technical details", {"fields": technical, "classes": ("collapse",)}),
+        ]
 
     def get_inlines(self, request, obj):
         return [*super().get_inlines(request, obj), LinkedWorkspaceInline]

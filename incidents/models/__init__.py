@@ -5,10 +5,14 @@
   validation, associated Jira issues and services);
 - `incidents` and `reviews`: the two entities Jira's Incidents page shows;
 - `timeline`: an incident's status and severity changes and notes;
+- `action_items`: what a post-incident review asks to be done;
 - `associations`: what Jira told us through onEntityAssociated;
-- `outbox`: what each Jira site must still receive.
+- `outbox`: what each Jira site must still receive;
+- `integrations`: API and webhook integrations, their alert groups, deliveries and idempotency
+  keys (docs/api.md).
 """
 
+from incidents.models.action_items import ReviewActionItem
 from incidents.models.associations import EntityAssociation, EntityKind
 from incidents.models.entity import (
     Association,
@@ -18,6 +22,12 @@ from incidents.models.entity import (
     validate_association_count,
 )
 from incidents.models.incidents import Incident, IncidentAssociation
+from incidents.models.integrations import (
+    AlertGroup,
+    Delivery,
+    IdempotencyKey,
+    Integration,
+)
 from incidents.models.outbox import SiteSyncStatus, SyncState
 from incidents.models.reviews import PostIncidentReview, ReviewAssociation
 from incidents.models.timeline import IncidentUpdate
@@ -25,17 +35,22 @@ from incidents.models.workspaces import NAME_MAX_LENGTH, Container, Workspace, W
 
 __all__ = [
     "NAME_MAX_LENGTH",
+    "AlertGroup",
     "Association",
     "AssociationType",
     "Container",
+    "Delivery",
     "EntityAssociation",
     "EntityKind",
+    "IdempotencyKey",
     "Incident",
     "IncidentAssociation",
     "IncidentUpdate",
+    "Integration",
     "JiraEntity",
     "JiraEntityQuerySet",
     "PostIncidentReview",
+    "ReviewActionItem",
     "ReviewAssociation",
     "SiteSyncStatus",
     "SyncState",

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from incidents.models.entity import (
@@ -51,6 +52,12 @@ class PostIncidentReview(JiraEntity):
     workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="reviews")
     status = models.CharField(max_length=19, choices=Status, default=Status.IN_PROGRESS)
     created_date = models.DateTimeField("started at", default=timezone.now)
+    status_follows_actions = models.BooleanField(
+        "status follows action items",
+        default=True,
+        help_text="Outstanding actions while any action item is open, Completed when all are "
+        "done. Choosing a status by hand turns this off.",
+    )
     incidents = models.ManyToManyField(
         Incident,
         related_name="reviews",
@@ -72,6 +79,27 @@ class PostIncidentReview(JiraEntity):
             models.Index(fields=["created_date"], name="incidents_review_created"),
             models.Index(fields=["status"], name="incidents_review_status"),
         ]
+
+    def status_from_action_items(self) -> str | None:
+        """The status the action items call for, None if the review has none."""
+        counts = self.action_items.aggregate(
+            total=Count("pk"), open=Count("pk", filter=Q(done=False))
+        )
+        if not counts["total"]:
+            return None
+        return self.Status.OUTSTANDING_ACTIONS if counts["open"] else self.Status.COMPLETED
+
+    def follow_action_items(self) -> bool:
+        """Set the status the action items call for, unless staff chose it; a save like any
+        other, so Jira hears of it. True if the status changed."""
+        if not self.status_follows_actions:
+            return False
+        wanted = self.status_from_action_items()
+        if wanted is None or wanted == self.status:
+            return False
+        self.status = wanted
+        self.save(update_fields=["status"])
+        return True
 
     @classmethod
     def validate_incidents(cls, workspace: Any, incidents: Iterable[Incident]) -> None:

@@ -47,9 +47,7 @@ class IncidentUpdate(models.Model):
         indexes = [models.Index(fields=["incident", "created_at"], name="incidents_update_time")]
 
     def __str__(self) -> str:
-        return (
-            f"{self.get_kind_display()} on {self.incident_id} at {self.created_at:%Y-%m-%d %H:%M}"
-        )
+        return f"{self.get_kind_display()} at {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
 
     @property
     def actor(self) -> str:

@@ -10,23 +10,16 @@ The views in `incidents.provider.views` only parse the request and call these.
 from __future__ import annotations
 
 import re
+import string
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from django.db import connections, transaction
-from django.db.models import (
-    BigIntegerField,
-    Case,
-    ExpressionWrapper,
-    F,
-    IntegerField,
-    Q,
-    QuerySet,
-    Value,
-    When,
-)
-from django.db.models.functions import Lower
+from django.db.models import BooleanField, ExpressionWrapper, F, Func, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Collate, Lower
 
 from incidents.models import Container, Incident, Workspace, WorkspaceLink
 from incidents.models.associations import (
@@ -48,8 +41,13 @@ FETCH_WORKSPACES_MAX_IDS = 100
 SEARCH_QUERY_MAX_LENGTH = 255
 #: searchContainers answers at most this many containers (github-for-jira caps at 200).
 SEARCH_RESULTS_MAX = 100
-#: Match ranks, best first: the whole name or id, a prefix of either, anywhere in either.
-RANK_EXACT, RANK_PREFIX, RANK_SUBSTRING = 0, 1, 2
+#: searchContainers: shorter queries match only at the start of a name or id. Anywhere else
+#: they would match most containers, and pg_trgm's index cannot serve them (it needs a trigram).
+SUBSTRING_MIN_LENGTH = 3
+#: searchContainers fills the places that exact and prefix matches leave from at most this many
+#: substring matches, so that a query found in most containers costs no more than a rare one.
+SUBSTRING_CANDIDATES = 1000
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 _SAFE_ID = re.compile(rf"\A(?:{SAFE_ID_PATTERN})\Z")
 _ENTITY_ID = re.compile(rf"\A(?:{CONTAINER_ID_PATTERN}|{SAFE_ID_PATTERN})\Z")
@@ -148,26 +146,141 @@ def clean_search_query(query: str | None) -> str:
     return query.strip()
 
 
-def ranked_containers(query: str) -> QuerySet[Container]:
-    """Containers whose name or id contains `query` (case-insensitive; `%` and `_` literal),
-    ranked in SQL: exact match, then prefix, then substring; then by name (any case) and id."""
-    if not query:
-        return Container.objects.order_by(Lower("name"), "external_id")
-    return (
-        Container.objects.filter(Q(name__icontains=query) | Q(external_id__icontains=query))
-        .annotate(
-            match_rank=Case(
-                When(Q(name__iexact=query) | Q(external_id__iexact=query), then=Value(RANK_EXACT)),
-                When(
-                    Q(name__istartswith=query) | Q(external_id__istartswith=query),
-                    then=Value(RANK_PREFIX),
-                ),
-                default=Value(RANK_SUBSTRING),
-                output_field=IntegerField(),
-            )
-        )
-        .order_by("match_rank", Lower("name"), "external_id")
+def search_key(field: str, vendor: str) -> Func:
+    """`LOWER(field)` compared and ordered by code point, as the indexes of migration 0010 are:
+    one order on both databases, and one in which every prefix is a contiguous index range."""
+    lowered = Lower(field)
+    return Collate(lowered, "C") if vendor == "postgresql" else lowered
+
+
+def searchable(containers: QuerySet[Container]) -> QuerySet[Any]:
+    """`containers` with their search keys, `name_key` and `id_key`, ordered by name key then id
+    (the listing order of an empty query, and the order within each rank)."""
+    vendor = connections[containers.db].vendor
+    external_id = Collate("external_id", "C") if vendor == "postgresql" else F("external_id")
+    return containers.annotate(
+        name_key=search_key("name", vendor), id_key=search_key("external_id", vendor)
+    ).order_by("name_key", external_id)
+
+
+def _successor(text: str) -> str | None:
+    """The least string greater than every string that starts with `text` (None: no bound)."""
+    while text and ord(text[-1]) == sys.maxunicode:
+        text = text[:-1]
+    return text[:-1] + chr(ord(text[-1]) + 1) if text else None
+
+
+def key_starts_with(key: str, query: str, vendor: str) -> Q:
+    """`key` starts with `query` folded as the database folds it, as an index range condition.
+
+    PostgreSQL turns `LIKE 'abc%'` on a "C"-collated key into `>= 'abc' AND < 'abd'` itself (and
+    folds `LOWER('ABC')` before planning). SQLite does not on an expression, so the range is
+    written out; its `LOWER` folds ASCII letters only, and so does the query here.
+    """
+    if vendor == "postgresql":
+        return Q(**{f"{key}__startswith": Lower(Value(query))})
+    folded = query.translate(_ASCII_LOWER)
+    condition = Q(**{f"{key}__gte": folded})
+    upper_bound = _successor(folded)
+    return condition & Q(**{f"{key}__lt": upper_bound}) if upper_bound else condition
+
+
+def prefix_matches(containers: QuerySet[Container], query: str, key: str) -> QuerySet:
+    """Containers whose name (`key="name_key"`) or id (`"id_key"`) starts with `query`, in
+    that key's order: exact matches first, as the shortest strings with the prefix."""
+    vendor = connections[containers.db].vendor
+    ordered = searchable(containers)
+    if key == "id_key":
+        external_id = Collate("external_id", "C") if vendor == "postgresql" else F("external_id")
+        ordered = ordered.order_by("id_key", external_id)
+    return ordered.filter(key_starts_with(key, query, vendor)).annotate(
+        exact=ExpressionWrapper(Q(**{key: Lower(Value(query))}), output_field=BooleanField())
     )
+
+
+def prefix_walks(
+    containers: QuerySet[Container], query: str, limit: int
+) -> tuple[list[Any], list[Any]]:
+    """The first `limit` name prefix matches and the first `limit` id prefix matches, each in
+    its key's order; in one statement (`UNION ALL`) where the database allows it."""
+    by_name = prefix_matches(containers, query, "name_key").annotate(walk=Value(0))[:limit]
+    by_id = prefix_matches(containers, query, "id_key").annotate(walk=Value(1))[:limit]
+    if not connections[containers.db].features.supports_slicing_ordering_in_compound:
+        return list(by_name), list(by_id)
+    rows = list(by_name.union(by_id, all=True))
+    return (
+        sorted(
+            (row for row in rows if row.walk == 0),
+            key=lambda row: (row.name_key, row.external_id),
+        ),
+        sorted(
+            (row for row in rows if row.walk == 1), key=lambda row: (row.id_key, row.external_id)
+        ),
+    )
+
+
+def substring_matches(
+    containers: QuerySet[Container], query: str, candidates: int, workspace_pks: list[int]
+) -> QuerySet:
+    """`containers` (of `workspace_pks`) whose name or id contains `query`, among the first
+    `candidates` found, in name key order.
+
+    On PostgreSQL the candidates come from `incidents_container_substring_candidates()`
+    (migration 0013), which may use only the trigram indexes: given a LIMIT, the planner would
+    rather read the table in order until enough rows match, which assumes matches spread evenly;
+    when they are bunched (the ids `svc-2…` sit in one stretch of the table) it reads hundreds
+    of thousands of rows. Prefix matches are not excluded here but by the caller: a
+    `NOT LIKE 'abc%'` beside `LIKE '%abc%'` is estimated as if independent.
+    """
+    connection = connections[containers.db]
+    found: Any
+    if connection.vendor == "postgresql":
+        pattern = f"%{connection.ops.prep_for_like_query(query)}%"
+        found = RawSQL(
+            "SELECT incidents_container_substring_candidates(%s, %s::bigint[], %s)",
+            (pattern, workspace_pks, candidates),
+        )
+    else:
+        found = (
+            containers.filter(Q(name__icontains=query) | Q(external_id__icontains=query))
+            .order_by()
+            .values("pk")[:candidates]
+        )
+    return searchable(containers.filter(pk__in=found))
+
+
+def ranked_containers(
+    workspace_pks: list[int], query: str, limit: int = SEARCH_RESULTS_MAX
+) -> list[Container]:
+    """At most `limit` containers of these workspaces matching `query`, best first
+    (docs/actions.md):
+
+    exact matches of a name or id; then name prefixes, by name; then id prefixes, by id; then,
+    for queries of SUBSTRING_MIN_LENGTH characters or more, other substrings, by name. Each
+    rank is one index range scan that stops at `limit` rows, and the substring search runs
+    only when the prefixes leave places free. Ties go by name key, then id.
+    """
+    containers = in_workspaces(
+        Container.objects.only("external_id", "name", "url", "avatar_url", "last_updated"),
+        workspace_pks,
+    )
+    if not query:
+        return list(searchable(containers)[:limit])
+    by_name, by_id = prefix_walks(containers, query, limit)
+    exact = sorted(
+        {container.pk: container for container in by_name + by_id if container.exact}.values(),
+        key=lambda container: (container.name_key, container.external_id),
+    )
+    ranked = {container.pk: container for container in exact}
+    for container in by_name + by_id:
+        ranked.setdefault(container.pk, container)
+    if len(ranked) < limit and len(query) >= SUBSTRING_MIN_LENGTH:
+        # Fewer than `limit` prefix matches: all of them are in `ranked`, and may come again.
+        candidates = SUBSTRING_CANDIDATES + len(ranked)
+        found = substring_matches(containers, query, candidates, workspace_pks)[:limit]
+        for container in found:
+            ranked.setdefault(container.pk, container)
+    return list(ranked.values())[:limit]
 
 
 def search_containers(
@@ -195,23 +308,13 @@ def search_containers(
     if not workspace_pks:
         return []
     limit = max(1, min(int(limit), SEARCH_RESULTS_MAX))
-    containers = in_workspaces(ranked_containers(query), workspace_pks).only(
-        "external_id", "name", "url", "avatar_url", "last_updated"
-    )
-    return [container_to_jira(container) for container in containers[:limit]]
+    ranked = ranked_containers(workspace_pks, query, limit)
+    return [container_to_jira(container) for container in ranked]
 
 
 def in_workspaces(containers: QuerySet[Container], workspace_pks: list[int]) -> QuerySet:
-    """Containers of these workspaces, filtered so that each database scans efficiently.
-
-    SQLite's planner reads the rows through the workspace_id index, one random read per row,
-    which at 100,000 containers is several times slower than scanning the table (docs/actions.md);
-    `workspace_id + 0` cannot use the index, so SQLite scans. PostgreSQL chooses by statistics.
-    """
-    if connections[containers.db].vendor != "sqlite":
-        return containers.filter(workspace_id__in=workspace_pks)
-    unindexed = ExpressionWrapper(F("workspace_id") + 0, output_field=BigIntegerField())
-    return containers.alias(scanned_workspace=unindexed).filter(scanned_workspace__in=workspace_pks)
+    """Containers of these workspaces: the calling site's, which is all it may see."""
+    return containers.filter(workspace_id__in=workspace_pks)
 
 
 # --- onEntityAssociated / onEntityDisassociated ------------------------------------------------

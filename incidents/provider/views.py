@@ -116,8 +116,9 @@ class SearchContainersView(ActionView):
         parameters=[SearchContainersQuery],
         responses={200: SearchContainersResponse, **REFUSALS},
         description=(
-            "Containers of the calling site's workspaces whose name or id contains searchQuery "
-            "(any case): exact matches first, then prefixes, then the rest, by name."
+            "Containers of the calling site's workspaces matching searchQuery (any case): exact "
+            "names or ids first, then names and then ids that start with it, then, for queries "
+            "of 3 characters or more, names or ids that contain it."
         ),
     )
     def get(self, request: Request) -> Response:

@@ -1,4 +1,5 @@
-"""The OpenAPI document at /api/schema/ describes exactly the four actions and their JWT."""
+"""The OpenAPI document at /api/schema/ describes exactly the four actions and their JWT, tagged
+"Jira actions"; the REST API and webhooks it also holds are checked in tests/api/."""
 
 import pytest
 
@@ -10,11 +11,25 @@ ACTION_PATHS = {
 }
 
 
+JIRA_TAG = "Jira actions"
+
+
 @pytest.fixture
-def document(client):
+def full_document(client):
     response = client.get("/api/schema/?format=json")
     assert response.status_code == 200
     return response.json()
+
+
+@pytest.fixture
+def document(full_document):
+    """The document with only the operations tagged as Jira's actions."""
+    paths = {}
+    for path, operations in full_document["paths"].items():
+        mine = {m: op for m, op in operations.items() if op.get("tags") == [JIRA_TAG]}
+        if mine:
+            paths[path] = mine
+    return {**full_document, "paths": paths}
 
 
 def test_document_is_openapi_3(document):
@@ -23,6 +38,12 @@ def test_document_is_openapi_3(document):
 
 def test_document_lists_the_four_actions_and_nothing_else(document):
     assert {path: set(ops) for path, ops in document["paths"].items()} == ACTION_PATHS
+
+
+def test_only_jiras_actions_are_tagged_as_such(full_document):
+    for path, operations in full_document["paths"].items():
+        for operation in operations.values():
+            assert (operation["tags"] == [JIRA_TAG]) == (path in ACTION_PATHS), path
 
 
 def test_operation_ids_are_the_descriptor_action_names(document):

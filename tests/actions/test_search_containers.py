@@ -3,6 +3,7 @@
 import pytest
 from django.db import connection
 
+from incidents.provider import rules as actions
 from incidents.provider.rules import (
     SEARCH_QUERY_MAX_LENGTH,
     SEARCH_RESULTS_MAX,
@@ -48,12 +49,83 @@ def test_empty_or_absent_query_lists_the_sites_containers_by_name(world):
 
 def test_exact_match_ranks_before_prefix_before_substring(site_a):
     workspace = make_workspace("ws-rank", sites=[site_a])
-    make_container(workspace, "a-db-tools", "A db tools")  # substring
-    make_container(workspace, "zz-1", "db")  # exact name
-    make_container(workspace, "db-main", "Main")  # prefix of the id
-    make_container(workspace, "aa-2", "DB replica")  # prefix of the name
-    make_container(workspace, "db", "Zulu")  # exact id
-    assert ids(search_containers(site_a, "db")) == ["zz-1", "db", "aa-2", "db-main", "a-db-tools"]
+    make_container(workspace, "a-api-tools", "A api tools")  # substring
+    make_container(workspace, "zz-1", "api")  # exact name
+    make_container(workspace, "api-main", "Main")  # prefix of the id
+    make_container(workspace, "aa-2", "API replica")  # prefix of the name
+    make_container(workspace, "api", "Zulu")  # exact id
+    assert ids(search_containers(site_a, "api")) == [
+        "zz-1",
+        "api",
+        "aa-2",
+        "api-main",
+        "a-api-tools",
+    ]
+
+
+def test_name_prefixes_rank_before_id_prefixes_which_go_by_id(site_a):
+    workspace = make_workspace("ws-prefix-ranks", sites=[site_a])
+    make_container(workspace, "svc-2", "Aardvark")  # id prefixes, by id whatever their names
+    make_container(workspace, "svc-1", "Zebra")
+    make_container(workspace, "zz-3", "SVC zulu")  # name prefixes, by name
+    make_container(workspace, "zz-4", "svc alpha")
+    assert ids(search_containers(site_a, "svc")) == ["zz-4", "zz-3", "svc-1", "svc-2"]
+
+
+def test_short_queries_match_only_at_the_start_of_a_name_or_id(site_a):
+    workspace = make_workspace("ws-short", sites=[site_a])
+    make_container(workspace, "db-main", "Main")
+    make_container(workspace, "orders", "DB replica")
+    make_container(workspace, "payments-db", "Payments DB")  # contains "db", starts otherwise
+    make_container(workspace, "inner", "a d b")
+    assert ids(search_containers(site_a, "db")) == ["orders", "db-main"]
+    assert ids(search_containers(site_a, "D")) == ["orders", "db-main"]
+    assert ids(search_containers(site_a, "-db")) == ["payments-db"]
+
+
+def test_names_are_ordered_by_code_point_on_every_database(site_a):
+    # A locale's collation may skip punctuation ("a-c" between "ab" and "ad"); code point
+    # order keeps every prefix together, which is what lets a prefix be one index range.
+    workspace = make_workspace("ws-bytes", sites=[site_a])
+    for external_id, name in [("c1", "ad"), ("c2", "a_c"), ("c3", "AB"), ("c4", "a-c")]:
+        make_container(workspace, external_id, name)
+    assert ids(search_containers(site_a, "")) == ["c4", "c2", "c3", "c1"]
+    assert ids(search_containers(site_a, "a-")) == ["c4"]
+
+
+def test_substring_matches_fill_only_the_places_prefixes_leave(site_a):
+    workspace = make_workspace("ws-fill", sites=[site_a])
+    for n in range(3):
+        make_container(workspace, f"cache-{n}", f"Cache {n}")
+    for n in range(4):
+        make_container(workspace, f"svc-{n}", f"Shared cache {n}")
+    assert ids(search_containers(site_a, "cache", limit=5)) == [
+        "cache-0",
+        "cache-1",
+        "cache-2",
+        "svc-0",
+        "svc-1",
+    ]
+    assert ids(search_containers(site_a, "cache", limit=3)) == ["cache-0", "cache-1", "cache-2"]
+
+
+def test_a_substring_in_more_containers_than_the_candidates_fills_from_those_found(
+    site_a, monkeypatch
+):
+    workspace = make_workspace("ws-candidates", sites=[site_a])
+    for n in range(12):
+        make_container(workspace, f"svc-{n:02d}", f"Shared cache {n:02d}")
+    monkeypatch.setattr(actions, "SUBSTRING_CANDIDATES", 5)
+    found = ids(search_containers(site_a, "cache"))
+    assert len(found) == 5
+    assert found == sorted(found)  # by name, and names follow ids here
+
+
+def test_prefix_ending_in_the_last_code_point_is_matched(site_a):
+    workspace = make_workspace("ws-last", sites=[site_a])
+    make_container(workspace, "edge", "a\U0010ffffb")
+    make_container(workspace, "after", "b")
+    assert ids(search_containers(site_a, "a\U0010ffff")) == ["edge"]
 
 
 def test_ties_are_ordered_by_name_in_any_case_then_id(site_a):
@@ -88,6 +160,14 @@ def test_another_sites_workspace_id_gives_nothing(world):
 def test_like_wildcards_match_literally(site_a, wildcard):
     workspace = make_workspace("ws-wild", sites=[site_a])
     make_container(workspace, "plain", "Payments DB")
+    make_container(workspace, "literal", f"{wildcard} in it")
+    assert ids(search_containers(site_a, wildcard)) == ["literal"]
+
+
+@pytest.mark.parametrize("wildcard", ["%%%", "_x_", "pay%db", "pay_db", "\\\\\\"])
+def test_like_wildcards_match_literally_inside_a_name(site_a, wildcard):
+    workspace = make_workspace("ws-wild-inside", sites=[site_a])
+    make_container(workspace, "plain", "Payments DB")
     make_container(workspace, "literal", f"Has {wildcard} in it")
     assert ids(search_containers(site_a, wildcard)) == ["literal"]
 
@@ -99,7 +179,7 @@ def test_unicode_query_matches(site_a):
     make_container(workspace, "emoji", "Cache 🔥 hot")
     assert ids(search_containers(site_a, "支付")) == ["zh"]
     assert ids(search_containers(site_a, "größe")) == ["de"]
-    assert ids(search_containers(site_a, "🔥")) == ["emoji"]
+    assert ids(search_containers(site_a, "🔥 h")) == ["emoji"]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite folds ASCII case only")

@@ -1,88 +1,169 @@
-"""The substring search is served by trigram indexes on PostgreSQL; SQLite skips them."""
+"""searchContainers' indexes and query plans: prefixes are index range scans on both databases,
+substrings go through the trigram indexes on PostgreSQL, and no query reads the whole table."""
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from incidents.models import Container
-from incidents.provider.rules import in_workspaces, ranked_containers
+from incidents.provider.rules import (
+    in_workspaces,
+    prefix_matches,
+    search_containers,
+    searchable,
+    substring_matches,
+)
 
 from .support import make_workspace
 
 pytestmark = pytest.mark.django_db
 postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm")
-INDEXES = {"incidents_container_name_trgm", "incidents_container_id_trgm"}
+TABLE = Container._meta.db_table
+TRIGRAM_INDEXES = {"incidents_container_name_trgm", "incidents_container_id_trgm"}
+KEY_INDEXES = {"incidents_container_name_key", "incidents_container_id_key"}
 
 
 def index_names() -> set[str]:
     with connection.cursor() as cursor:
-        constraints = connection.introspection.get_constraints(cursor, Container._meta.db_table)
+        constraints = connection.introspection.get_constraints(cursor, TABLE)
     return {name for name, constraint in constraints.items() if constraint["index"]}
+
+
+def fill(workspace, count: int, id_prefix: str = "svc") -> None:
+    """`count` containers named like "payments-db-eu 00042", then fresh statistics (and, on
+    PostgreSQL, merged GIN pending lists: what autovacuum does in production)."""
+    first = ["payments", "orders", "search", "auth", "billing", "catalog", "checkout", "stock"]
+    Container.objects.bulk_create(
+        Container(
+            workspace=workspace,
+            external_id=f"{id_prefix}-{n:05d}",
+            name=f"{first[n % 8]}-{['api', 'db', 'cache'][n // 8 % 3]}-eu {n:05d}",
+            url=f"https://ops.example.com/c/{n}",
+        )
+        for n in range(count)
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for name in sorted(TRIGRAM_INDEXES):
+                cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [name])
+        cursor.execute(f"ANALYZE {TABLE}")
+
+
+def explained(sql: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}")
+        return "\n".join(str(row[0]) for row in cursor.fetchall())
+
+
+def test_migration_created_the_key_indexes_and_dropped_the_old_name_index():
+    names = index_names()
+    assert names >= KEY_INDEXES
+    assert "incidents_container_lower_name" not in names
+
+
+@postgres_only
+def test_key_indexes_compare_by_code_point_on_postgresql():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [TABLE])
+        definitions = dict(cursor.fetchall())
+    for name in KEY_INDEXES:
+        assert 'COLLATE "C"' in definitions[name]
+        assert "lower(" in definitions[name].lower()
 
 
 @postgres_only
 def test_migration_created_the_trigram_indexes():
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s",
-            [Container._meta.db_table],
-        )
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [TABLE])
         definitions = dict(cursor.fetchall())
-    for name in INDEXES:
+    for name in TRIGRAM_INDEXES:
         assert "gin_trgm_ops" in definitions[name]
         assert "upper(" in definitions[name].lower()
 
 
 @pytest.mark.skipif(connection.vendor == "postgresql", reason="the SQLite side")
-def test_migration_is_a_no_op_on_sqlite():
+def test_trigram_migration_is_a_no_op_on_sqlite():
     names = index_names()
     assert names  # introspection works: the table's own indexes are listed
-    assert not INDEXES & names
+    assert not TRIGRAM_INDEXES & names
 
 
-@postgres_only
-def test_selective_search_uses_the_trigram_index(site_a):
-    workspace = make_workspace("ws-big", sites=[site_a])
-    Container.objects.bulk_create(
-        Container(
-            workspace=workspace,
-            external_id=f"svc-{n:05d}",
-            name=f"Service number {n:05d}",
-            url=f"https://ops.example.com/c/{n}",
-        )
-        for n in range(20_000)
-    )
-    Container.objects.create(
-        workspace=workspace, external_id="zebra-gw", name="Zebra gateway", url="https://x.example"
-    )
-    with connection.cursor() as cursor:
-        # What autovacuum does in production: merge the GIN pending lists, refresh statistics.
-        for name in sorted(INDEXES):
-            cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [name])
-        cursor.execute(f"ANALYZE {Container._meta.db_table}")
-    plan = ranked_containers("zebra").filter(workspace=workspace)[:100].explain()
-    assert "Bitmap Index Scan on incidents_container_name_trgm" in plan
-    assert "Bitmap Index Scan on incidents_container_id_trgm" in plan
+def test_prefixes_are_index_range_scans_on_both_databases(site_a):
+    workspace = make_workspace("ws-range", sites=[site_a])
+    fill(workspace, 5_000)
+    containers = in_workspaces(Container.objects.all(), [workspace.pk])
+    by_name = prefix_matches(containers, "Check", "name_key")[:100].explain()
+    by_id = prefix_matches(containers, "SVC-001", "id_key")[:100].explain()
+    if connection.vendor == "postgresql":
+        # LIKE 'check%' became a range of the index (walked in order, or as a bitmap of the
+        # hundred-odd rows in range and sorted, as the planner sees fit).
+        assert "incidents_container_name_key" in by_name
+        assert "< 'checl'" in by_name
+        assert "incidents_container_id_key" in by_id
+        assert "< 'svc-002'" in by_id
+        assert f"Seq Scan on {TABLE}" not in by_name + by_id
+    else:
+        assert "USING INDEX incidents_container_name_key (<expr>>? AND <expr><?)" in by_name
+        assert "USING INDEX incidents_container_id_key (<expr>>? AND <expr><?)" in by_id
+        assert "TEMP B-TREE" not in by_name + by_id  # no sort: the index gives the order
 
 
 def test_listing_by_name_walks_the_name_index_on_both_databases(site_a):
     workspace = make_workspace("ws-order", sites=[site_a])
-    Container.objects.bulk_create(
-        Container(
-            workspace=workspace,
-            external_id=f"svc-{n:05d}",
-            name=f"Service {n:05d}",
-            url=f"https://ops.example.com/c/{n}",
-        )
-        for n in range(5_000)
-    )
+    fill(workspace, 5_000)
+    plan = searchable(in_workspaces(Container.objects.all(), [workspace.pk]))[:100].explain()
+    assert "incidents_container_name_key" in plan
+
+
+@postgres_only
+def test_substring_candidates_come_from_the_trigram_indexes(site_a):
+    workspace = make_workspace("ws-big", sites=[site_a])
+    fill(workspace, 20_000)
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {Container._meta.db_table}")
-    plan = in_workspaces(ranked_containers(""), [workspace.pk])[:100].explain()
-    assert "incidents_container_lower_name" in plan
+        cursor.execute(
+            "SELECT prosrc, proconfig FROM pg_proc "
+            "WHERE proname = 'incidents_container_substring_candidates'"
+        )
+        [(body, settings)] = cursor.fetchall()
+    assert set(settings) == {"enable_seqscan=off", "enable_indexscan=off"}
+    for pattern in ["%zebra%", "%-db-e%"]:  # matches nothing; matches a third of the table
+        sql = (
+            body.replace("workspace_ids", f"ARRAY[{workspace.pk}]::bigint[]")
+            .replace("candidates", "1000")
+            .replace("pattern", f"'{pattern}'")
+        )
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off")
+            plan = explained(sql)
+            transaction.set_rollback(True)
+        assert "Bitmap Index Scan on incidents_container_name_trgm" in plan, pattern
+        assert "Bitmap Index Scan on incidents_container_id_trgm" in plan, pattern
+        assert f"Seq Scan on {TABLE}" not in plan, pattern
 
 
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="a SQLite planner workaround")
-def test_sqlite_scans_instead_of_reading_through_the_workspace_index(site_a):
-    workspace = make_workspace("ws-scan", sites=[site_a])
-    plan = in_workspaces(ranked_containers("db"), [workspace.pk]).explain()
-    assert "incidents_container_workspace_id" not in plan
+def test_substring_candidates_stay_in_the_workspaces_given(site_a):
+    mine = make_workspace("ws-mine", sites=[site_a])
+    other = make_workspace("ws-other")
+    fill(other, 50, id_prefix="other")
+    fill(mine, 5)
+    containers = in_workspaces(Container.objects.all(), [mine.pk])
+    found = substring_matches(containers, "-eu", 3, [mine.pk])
+    assert [c.workspace_id for c in found] == [mine.pk] * 3
+
+
+@pytest.mark.postgres
+@postgres_only
+def test_one_letter_query_never_scans_the_container_table(site_a):
+    workspace = make_workspace("ws-letters", sites=[site_a])
+    fill(workspace, 20_000)
+    for query in ["c", "S", "x"]:
+        with CaptureQueriesContext(connection) as captured:
+            found = search_containers(site_a, query)
+        assert found or query == "x"
+        statements = [q["sql"] for q in captured.captured_queries if f'FROM "{TABLE}"' in q["sql"]]
+        [sql] = statements  # both walks, name and id prefixes, in one UNION ALL
+        plan = explained(sql)
+        assert f"Seq Scan on {TABLE}" not in plan, (query, plan)
+        assert "Index Scan using incidents_container_name_key" in plan, (query, plan)
+        assert "Index Scan using incidents_container_id_key" in plan, (query, plan)

@@ -12,12 +12,10 @@ from __future__ import annotations
 import secrets
 
 import pytest
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as visible
 from selenium.webdriver.support.select import Select
-from selenium.webdriver.support.ui import WebDriverWait
 
+from .browsing import CREATE_OPS_USER, choose, log_in, saved_message, wait
 from .support import DemoProcess
 
 pytestmark = pytest.mark.slow
@@ -28,12 +26,6 @@ INCIDENT_ID = "INC-E2E-1"
 SUMMARY = "Ledger writes queue up behind checkout retries"
 # Two containers of the demo's "Payments platform" workspace: name shown in the admin → id in Jira.
 CONTAINERS = {"Ledger": "payments/ledger", "Checkout service": "payments/checkout"}
-CREATE_OPS_USER = """
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
-user = get_user_model().objects.create_user({username!r}, password={password!r}, is_staff=True)
-user.groups.add(Group.objects.get(name="Ops staff"))
-"""
 
 
 @pytest.fixture
@@ -50,53 +42,6 @@ def ops_login(demo) -> tuple[str, str]:
     return username, password
 
 
-def wait(driver, seconds: float = WAIT_SECONDS) -> WebDriverWait:
-    return WebDriverWait(
-        driver, seconds, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
-    )
-
-
-def log_in(driver, portal_url: str, username: str, password: str) -> None:
-    driver.get(f"{portal_url}/admin/login/")
-    driver.find_element(By.ID, "id_username").send_keys(username)
-    driver.find_element(By.ID, "id_password").send_keys(password)
-    driver.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
-    wait(driver).until(  # the admin shows the name in capitals, by CSS
-        lambda d: d.find_element(By.CSS_SELECTOR, "#user-tools strong").text.lower() == username
-    )
-
-
-def choose(driver, field_id: str, search: str) -> None:
-    """Pick an option of an admin autocomplete (select2) field by typing, as a person would."""
-    driver.find_element(By.CSS_SELECTOR, f"#{field_id} + .select2 .select2-selection").click()
-    box = wait(driver).until(
-        visible.visibility_of_element_located(
-            (By.CSS_SELECTOR, ".select2-container--open .select2-search__field")
-        )
-    )
-    box.send_keys(search)
-    option = wait(driver).until(
-        visible.element_to_be_clickable(
-            (
-                By.XPATH,
-                "//li[contains(@class, 'select2-results__option') and "
-                f"not(contains(@class, 'loading-results')) and contains(., '{search}')]",
-            )
-        )
-    )
-    option.click()
-    chosen = [o.text for o in Select(driver.find_element(By.ID, field_id)).all_selected_options]
-    assert any(search in text for text in chosen), chosen
-
-
-def saved_message(driver) -> str:
-    return (
-        wait(driver)
-        .until(visible.visibility_of_element_located((By.CSS_SELECTOR, ".messagelist .success")))
-        .text
-    )
-
-
 def wait_until_synced(driver, change_url: str, site_url: str) -> str:
     """Reload the change page until its row for the site reads Synced with nothing unsent."""
     row = f'#jira-sync-state tr[data-site="{site_url}"]'
@@ -104,7 +49,10 @@ def wait_until_synced(driver, change_url: str, site_url: str) -> str:
     def synced(driver):
         driver.get(change_url)
         status = driver.find_element(By.CSS_SELECTOR, f"{row} td.sync-status").text
-        sequence = driver.find_element(By.CSS_SELECTOR, f"{row} td.sync-sequence").text
+        # Folded away under "Technical details": read the text a closed <details> hides.
+        sequence = driver.find_element(
+            By.CSS_SELECTOR, f'#jira-sync-technical tr[data-site="{site_url}"] td.sync-sequence'
+        ).get_attribute("textContent")
         return status if status.startswith("Synced") and "not sent yet" not in sequence else False
 
     return wait(driver, SYNC_SECONDS).until(synced, f"{INCIDENT_ID} never read Synced")
@@ -148,7 +96,7 @@ def test_ops_staff_raise_an_incident_see_it_in_jira_then_resolve_it(browser, dem
         choose(browser, "id_affected_containers", name)
     browser.find_element(By.ID, "id_description").send_keys("Ledger **write latency** is up.")
     browser.find_element(By.CSS_SELECTOR, "input[name=_save]").click()
-    assert "was added successfully" in saved_message(browser)
+    saved_message(browser, "was added successfully")
 
     browser.find_element(By.LINK_TEXT, INCIDENT_ID).click()
     change_url = browser.current_url
@@ -163,7 +111,7 @@ def test_ops_staff_raise_an_incident_see_it_in_jira_then_resolve_it(browser, dem
     browser.get(change_url)
     Select(browser.find_element(By.ID, "id_status")).select_by_value("resolved")
     browser.find_element(By.CSS_SELECTOR, "input[name=_continue]").click()
-    assert "was changed successfully" in saved_message(browser)
+    saved_message(browser, "was changed successfully")
     wait_until_synced(browser, change_url, jira)
 
     resolved = jira_row(browser, jira, lambda row: row["status"] == "resolved")

@@ -38,6 +38,7 @@ def incident_post(workspace, containers, associations=(), **overrides) -> dict:
         "affected_containers": [str(c.pk) for c in containers],
         "description": "Customers see **500s**.",
         **inline("associations", list(associations)),
+        **inline("updates", []),
     }
     data.update(overrides)
     return data
@@ -225,6 +226,7 @@ def review_post(workspace, incidents, **overrides) -> dict:
         "incidents": [str(i.pk) for i in incidents],
         "description": "",
         **inline("associations", []),
+        **inline("action_items", []),
     }
     data.update(overrides)
     return data

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.django_db
 
 
 class SyncTable(HTMLParser):
-    """Collects {data-site: visible text of td.sync-status} from table#jira-sync-state."""
+    """Collects {data-site: text of td.sync-status} from table#jira-sync-state, and the sequence
+    numbers from the collapsed table#jira-sync-technical."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -35,12 +36,12 @@ class SyncTable(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "table" and attrs.get("id") == "jira-sync-state":
+        if tag == "table" and attrs.get("id") in ("jira-sync-state", "jira-sync-technical"):
             self.found = self._in_table = True
         elif self._in_table and tag == "tr" and "data-site" in attrs:
             self._site = attrs["data-site"]
-            self.rows[self._site] = ""
-            self.sequence[self._site] = ""
+            self.rows.setdefault(self._site, "")
+            self.sequence.setdefault(self._site, "")
         elif self._site and tag == "td" and attrs.get("class") in ("sync-status", "sync-sequence"):
             self._cell = attrs["class"]
         elif tag == "br":

@@ -1,0 +1,42 @@
+"""JSON bodies of at most 1 MiB; anything larger is a 413 before more of it is read."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rest_framework import exceptions
+from rest_framework.parsers import BaseParser
+
+from incidents.api.errors import PayloadTooLarge
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def too_large(size: int | None = None) -> PayloadTooLarge:
+    got = f" ({size} bytes)" if size is not None else ""
+    return PayloadTooLarge(f"The body is larger than {MAX_BODY_BYTES} bytes (1 MiB){got}.")
+
+
+class LimitedJSONParser(BaseParser):
+    """`application/json` (and `+json` types), at most `MAX_BODY_BYTES`."""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> Any:
+        request = (parser_context or {}).get("request")
+        if request is not None:
+            length = request.META.get("CONTENT_LENGTH") or ""
+            if length.isdigit() and int(length) > MAX_BODY_BYTES:
+                raise too_large(int(length))
+        raw = stream.read(MAX_BODY_BYTES + 1) if stream is not None else b""
+        if len(raw) > MAX_BODY_BYTES:
+            raise too_large()
+        try:
+            return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise exceptions.ParseError(f"The body is not valid JSON: {exc}") from exc
