@@ -108,6 +108,13 @@ def _user_agent() -> str:
     return f"{settings.CONNECT_APP_KEY}/{version} python-requests/{requests.__version__}"
 
 
+#: The answer type a `SendWrapper` sees.
+Response = requests.Response
+#: Runs around each attempt's send, given the signed request and the call that sends it: the
+#: sync uses it to hold a site's turn, honour its pause and record one before anyone waits.
+SendWrapper = Callable[[requests.PreparedRequest, Callable[[], requests.Response]], Response]
+
+
 class JiraClient:
     """The Operations REST API of one installation: one method per endpoint."""
 
@@ -116,6 +123,7 @@ class JiraClient:
         installation: Installation,
         *,
         session: requests.Session | None = None,
+        send_wrapper: SendWrapper | None = None,
         timeout: float | tuple[float, float] = (5, 30),
         max_attempts: int = 5,
         backoff_base: float = 1.0,
@@ -135,6 +143,7 @@ class JiraClient:
         self.base_path = site.path
         self.site = site.host if site.port is None else f"{site.host}:{site.port}"
         self.session = session or requests.Session()
+        self.send_wrapper = send_wrapper
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.backoff_base = backoff_base
@@ -317,7 +326,11 @@ class JiraClient:
             secret=self._secret(),
         )
         prepared.headers["Authorization"] = f"JWT {token}"
-        return self.session.send(prepared, timeout=self.timeout, allow_redirects=False)
+
+        def send() -> requests.Response:
+            return self.session.send(prepared, timeout=self.timeout, allow_redirects=False)
+
+        return self.send_wrapper(prepared, send) if self.send_wrapper else send()
 
     def _secret(self) -> str:
         try:

@@ -31,6 +31,8 @@ class LogEntry:
     fault: str | None = None
     note: str | None = None
     duration_ms: float | None = None
+    #: When the request arrived (``time`` is when its answer was decided; a delay comes after).
+    received: float | None = None
 
 
 def loggable_query(query: str) -> str:

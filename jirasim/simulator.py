@@ -103,6 +103,7 @@ class Simulator(ConnectHost):
         if request.path == "/_sim" or request.path.startswith("/_sim/"):
             return control.handle(self, request)
         started = time.monotonic()
+        received = self.clock()
         site, path = self._route(request.path)
         if site is None:
             response = Response.errors(404, f"No site serves {request.path}")
@@ -125,6 +126,7 @@ class Simulator(ConnectHost):
             fault=response.note if response.note and response.note.startswith("fault:") else None,
             note=None if response.note and response.note.startswith("fault:") else response.note,
             duration_ms=round((time.monotonic() - started) * 1000 + response.delay * 1000, 1),
+            received=received,
         )
         self.count(f"status:{'dropped' if response.drop else response.status}")
         return response

@@ -321,6 +321,28 @@ class IncidentAdmin(SequencedAdmin):
     def affected(self, obj):
         return short_list(obj.affected_containers.all())
 
+    def delete_model(self, request, obj):
+        orphaned = list(PostIncidentReview.objects.covering_only([obj.pk]))
+        super().delete_model(request, obj)
+        self._warn_orphaned(request, orphaned)
+
+    def delete_queryset(self, request, queryset):
+        ids = list(queryset.values_list("pk", flat=True))
+        orphaned = list(PostIncidentReview.objects.covering_only(ids))
+        super().delete_queryset(request, queryset)
+        self._warn_orphaned(request, orphaned)
+
+    def _warn_orphaned(self, request, reviews) -> None:
+        """Say which reviews the delete left without incidents, and what that does to Jira."""
+        if reviews:
+            names = ", ".join(sorted(review.external_id for review in reviews))
+            self.message_user(
+                request,
+                f"Now covering no incident: {names}. Jira refuses a review of no incident, so "
+                "it is withheld from Jira and shows as Failed until it covers one again.",
+                messages.WARNING,
+            )
+
     @admin.action(description="Mark selected incidents as resolved", permissions=["change"])
     def mark_resolved(self, request, queryset):
         """One save per incident, so each timeline records who resolved it."""

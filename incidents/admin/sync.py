@@ -467,6 +467,7 @@ class SyncStateAdmin(ReadOnlyAdminMixin, LargeListAdmin):
         "error_summary",
     )
     list_filter = ("installation", "kind", SyncStatusFilter, "pending")
+    actions = ["send_again"]
     search_fields = ("external_id",)
     list_select_related = ("installation", "installation__sync_status")
     ordering = ("-changed_at", "-pk")
@@ -489,6 +490,18 @@ class SyncStateAdmin(ReadOnlyAdminMixin, LargeListAdmin):
     def status_badge(self, obj):
         word, summary, _ = sync_report.describe(obj, obj.installation, linked=True)
         return badge(summary, sync_report.COLOURS[word])
+
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("incidents.change_sitesyncstatus")
+
+    @admin.action(description="Send the selected rows to Jira again", permissions=["resend"])
+    def send_again(self, request, queryset):
+        rows = sync_actions.send_rows_again(queryset.order_by().values_list("pk", flat=True))
+        self.message_user(
+            request,
+            f"{_plural(rows, 'row')} will be sent to Jira at once, refusals and backoff forgotten.",
+            messages.SUCCESS,
+        )
 
     @admin.display(description="error")
     def error_summary(self, obj):

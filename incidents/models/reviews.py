@@ -24,6 +24,21 @@ from incidents.validators import (
 )
 
 
+class ReviewQuerySet(JiraEntityQuerySet["PostIncidentReview"]):
+    def covering_only(self, incident_ids: Iterable[int]) -> ReviewQuerySet:
+        """Reviews that cover these incidents and no other: deleting them leaves such a review
+        with none, which Jira refuses, so the relay withholds it from Jira (docs/sync.md)."""
+        ids = list(incident_ids)
+        through = PostIncidentReview.incidents.through
+        return (
+            self.filter(incidents__in=ids)
+            .distinct()
+            .exclude(
+                pk__in=through.objects.exclude(incident_id__in=ids).values("postincidentreview_id")
+            )
+        )
+
+
 class PostIncidentReview(JiraEntity):
     """A post-incident review as Jira's Review schema describes it (components.schemas.Review)."""
 
@@ -50,7 +65,7 @@ class PostIncidentReview(JiraEntity):
         "of the review's workspace.",
     )
 
-    objects = JiraEntityQuerySet["PostIncidentReview"].as_manager()
+    objects = ReviewQuerySet.as_manager()
 
     SYNC_KIND = SyncState.Kind.REVIEW
     RELATED_FIELD = "incidents"

@@ -152,6 +152,26 @@ def current_payloads(model: Any, external_ids: Iterable[str]) -> dict[str, Curre
     }
 
 
+#: List sizes the Incident and Review schemas require (`minItems` 1, `maxItems` 100) that depend
+#: on other rows, so no model can guarantee them on its own: key, what must hold, what it has.
+LIST_RULES = {
+    "affectedComponents": ("an incident must affect 1 to 100 services", "it affects {n}"),
+    "reviews": ("a review must cover 1 to 100 incidents", "it covers {n}"),
+}
+MIN_ITEMS, MAX_ITEMS = 1, 100
+
+
+def refusal(payload: dict) -> str:
+    """Why Jira would refuse this incident or review payload for what other rows say (its
+    services, its reviewed incidents), or "" when it may go. Checked before every send: such a
+    payload is withheld from Jira and the reason recorded on its outbox row (docs/sync.md)."""
+    for key, (rule, found) in LIST_RULES.items():
+        count = len(payload.get(key, (MIN_ITEMS,)))
+        if not MIN_ITEMS <= count <= MAX_ITEMS:
+            return f"Not sent to Jira: {rule}; {found.format(n=count)}."
+    return ""
+
+
 def workspace_to_jira(workspace) -> dict:
     """A `Workspace` as one item of the fetchWorkspaces response."""
     payload = {"id": workspace.external_id, "name": workspace.name, "url": workspace.url}

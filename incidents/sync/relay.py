@@ -6,6 +6,12 @@ them in bulk (≤1000 per request, grouped by workspace with `properties.workspa
 clears only the rows whose change token is still the one it claimed. A worker killed at any point
 leaves claimed rows that another worker takes once the lease ends; nothing is lost, and because
 every send carries the entity's latest state and sequence number, duplicates are harmless.
+
+A site's round is five steps (links, incidents, reviews, then the checks of delivered deletes),
+each claiming and sending on its own and recording outcomes request by request, so a failing
+step does not starve the others; a failed request backs off only its own rows. A pause asked by
+Jira is shared by every worker through the database (`incidents.sync.pause`). docs/sync.md has
+the whole picture.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import socket
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, models, transaction
@@ -27,7 +33,6 @@ from connect.client import (
     MAX_ENTITIES_PER_REQUEST,
     MAX_WORKSPACE_IDS_PER_REQUEST,
     JiraAuthError,
-    JiraBadRequest,
     JiraClient,
     JiraError,
     JiraNotFound,
@@ -42,7 +47,8 @@ from incidents.models.outbox import (
     mark_changed,
     refresh_sync_summaries,
 )
-from incidents.sync.payloads import current_payloads
+from incidents.sync.pause import SitePause, SitePaused, paused_until
+from incidents.sync.payloads import current_payloads, refusal
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +119,8 @@ class Claimed:
     present_in_jira: bool
     withheld: bool = False
     ever_sent: bool = False
+    #: A refusal on the row (kept when its tombstone check finds the entity gone).
+    error: str = ""
 
 
 def claim(
@@ -141,6 +149,7 @@ def claim(
                 "present_in_jira",
                 "withheld",
                 "synced_at",
+                "error",
             )[:limit]
         )
         if rows:
@@ -149,7 +158,18 @@ def claim(
                 claimed_by=worker_id[:64],
             )
     return [
-        Claimed(r[0], installation_id, kind, r[1], r[2], r[3], r[4], r[5], r[6] is not None)
+        Claimed(
+            r[0],
+            installation_id,
+            kind,
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            ever_sent=r[6] is not None,
+            error=r[7],
+        )
         for r in rows
     ]
 
@@ -169,6 +189,8 @@ class Outcome:
     # A delete was sent: keep a tombstone to check later. Otherwise a delivered delete just
     # drops the row.
     verify: bool = False
+    # Not delivered: the request failed in a way worth retrying (`delivered` is False).
+    failure: JiraError | None = None
 
 
 def complete(outcomes: Iterable[Outcome], config: RelayConfig | None = None) -> None:
@@ -200,8 +222,8 @@ def complete(outcomes: Iterable[Outcome], config: RelayConfig | None = None) -> 
                 moved_on.append(row_id)
         recorded, dropped = [], []
         for outcome in done:
-            deleted = not outcome.present and not outcome.error
-            if deleted and not outcome.verify and not outcome.row.withheld:
+            absent = not outcome.present
+            if absent and not (outcome.verify or outcome.error or outcome.row.withheld):
                 dropped.append(outcome.row.id)
                 continue
             recorded.append(
@@ -209,7 +231,7 @@ def complete(outcomes: Iterable[Outcome], config: RelayConfig | None = None) -> 
                     outcome.sequence_number,
                     outcome.present,
                     outcome.error,
-                    verify_at if deleted and outcome.verify else None,
+                    verify_at if absent and outcome.verify else None,
                     outcome.row.id,
                 )
             )
@@ -295,26 +317,52 @@ def _requeue_vanished(rows: list[Claimed]) -> None:
     mark_changed_rows(rows)
 
 
-def release_for_retry(rows: list[Claimed], error: str, delay: float) -> None:
-    """Give claimed rows back with a retry time stored on the row."""
+def release_for_retry(
+    rows: list[Claimed], error: str, delay: float, *, count_attempt: bool = True
+) -> None:
+    """Give claimed rows back with a retry time stored on each row: `next_attempt_at` for a
+    pending row, `verify_at` for a tombstone whose check failed. A pause of the site is not the
+    rows' fault: pass `count_attempt=False` so it does not lengthen their own backoff."""
     if not rows:
         return
     now = timezone.now()
+    retry_at = now + timedelta(seconds=delay)
     ids = [r.id for r in rows]
     with transaction.atomic():
         states = list(SyncState.objects.select_for_update().filter(id__in=ids))
         for state in states:
-            state.attempts += 1
+            state.attempts += 1 if count_attempt else 0
             state.claimed_until = None
             state.claimed_by = ""
             state.last_attempt_error = error[:2000]
-            state.next_attempt_at = now + timedelta(seconds=delay)
+            if state.pending:
+                state.next_attempt_at = retry_at
+            elif state.verify_at is not None:
+                state.verify_at = retry_at
         SyncState.objects.bulk_update(
             states,
-            ["attempts", "claimed_until", "claimed_by", "last_attempt_error", "next_attempt_at"],
+            [
+                "attempts",
+                "claimed_until",
+                "claimed_by",
+                "last_attempt_error",
+                "next_attempt_at",
+                "verify_at",
+            ],
             batch_size=500,
         )
         refresh_sync_summaries((r.kind, r.external_id) for r in rows)
+
+
+def release(rows: Iterable[Claimed], *, until=None) -> None:
+    """Give claimed rows back untried: due again at once, or from `until` if given."""
+    ids = [row.id for row in rows]
+    if not ids:
+        return
+    changes: dict = {"claimed_until": None, "claimed_by": ""}
+    if until is not None:
+        changes["next_attempt_at"] = until
+    SyncState.objects.filter(id__in=ids).update(**changes)
 
 
 def _site_status(installation_id: int) -> SiteSyncStatus:
@@ -380,9 +428,46 @@ def _failures(response: dict) -> dict[str, str]:
     return failures
 
 
+#: Jira's 4xx answers that say nothing about the row itself: 401/403 stop the site for staff,
+#: 413 splits the batch, 429 pauses the site. Any other 4xx is permanent for the row it concerns.
+NOT_ABOUT_THE_ROW = frozenset({401, 403, 413, 429})
+
+
+def is_permanent(exc: JiraError) -> bool:
+    """A refusal that sending the same thing again would only repeat: kept on the row with
+    Jira's message, not retried until the entity changes or staff send it again."""
+    status = exc.status
+    return (
+        not isinstance(exc, JiraUnavailable)
+        and status is not None
+        and 400 <= status < 500
+        and status not in NOT_ABOUT_THE_ROW
+    )
+
+
+def refused(row: Claimed, exc: JiraError, *, present: bool | None = None) -> Outcome:
+    """The outcome of a permanent refusal: recorded on the row (Jira's message), not retried."""
+    return Outcome(
+        row,
+        delivered=True,
+        present=row.present_in_jira if present is None else present,
+        error=f"Jira refused: {exc}",
+    )
+
+
+def failed(rows: Iterable[Claimed], exc: JiraError) -> list[Outcome]:
+    """The outcomes of one request that failed: permanent for its rows, or to retry later."""
+    if is_permanent(exc):
+        return [refused(row, exc) for row in rows]
+    return [Outcome(row, delivered=False, failure=exc) for row in rows]
+
+
 class SiteSender:
-    """Sends one site's claimed rows; each method yields outcomes request by request, so a
-    failure part-way keeps what was already delivered."""
+    """Sends one site's claimed rows; each method yields outcomes request by request (a failed
+    request as outcomes that are not delivered), so one failure costs only its own rows.
+
+    `SitePaused` and `JiraAuthError` end the site's round and propagate; any other `JiraError`
+    becomes the failed request's outcomes."""
 
     def __init__(self, installation: Installation, client: JiraClient):
         self.installation = installation
@@ -397,17 +482,44 @@ class SiteSender:
             ).values_list("workspace__external_id", flat=True)
         )
         to_link = [r for r in rows if r.external_id in linked]
-        to_unlink = [r for r in rows if r.external_id not in linked]
         for chunk in _chunks(to_link, MAX_WORKSPACE_IDS_PER_REQUEST):
-            self.client.submit_workspaces([r.external_id for r in chunk])
-            yield [Outcome(r, delivered=True, present=True) for r in chunk]
-        for chunk in _chunks(to_unlink, MAX_WORKSPACE_IDS_PER_REQUEST):
-            for row in chunk:
+            yield self._link(chunk)
+        for row in rows:
+            if row.external_id not in linked:
+                yield [self._unlink(row)]
+
+    def _link(self, rows: list[Claimed]) -> list[Outcome]:
+        """Link a chunk; on a permanent refusal split it until the culprit stands alone."""
+        try:
+            self.client.submit_workspaces([r.external_id for r in rows])
+        except (JiraAuthError, SitePaused):
+            raise
+        except JiraError as exc:
+            if len(rows) > 1 and (is_permanent(exc) or isinstance(exc, JiraPayloadTooLarge)):
+                middle = len(rows) // 2
+                return self._link(rows[:middle]) + self._link(rows[middle:])
+            if isinstance(exc, JiraPayloadTooLarge):
+                return [refused(rows[0], exc, present=False)]
+            return failed(rows, exc)
+        return [Outcome(r, delivered=True, present=True) for r in rows]
+
+    def _unlink(self, row: Claimed) -> Outcome:
+        """Delete the workspace's data, then the link; a 404 means it is gone already."""
+        try:
+            with contextlib.suppress(JiraNotFound):
                 self.client.delete_by_properties({WORKSPACE_PROPERTY: row.external_id})
-            self.client.delete_workspaces([r.external_id for r in chunk])
-            yield [Outcome(r, delivered=True, present=False) for r in chunk]
+            with contextlib.suppress(JiraNotFound):
+                self.client.delete_workspaces([row.external_id])
+        except (JiraAuthError, SitePaused):
+            raise
+        except JiraError as exc:
+            return failed([row], exc)[0]
+        return Outcome(row, delivered=True, present=False)
 
     def entities(self, kind: str, rows: list[Claimed]) -> Iterable[list[Outcome]]:
+        """Upserts in bulk per workspace, then deletes one by one. An entity whose workspace
+        link or unlink on this site is still to be sent waits for it (`defer`), so a late
+        unlink can never delete what was sent after a relink."""
         current = current_payloads(ENTITY_MODELS[kind], [r.external_id for r in rows])
         linked = set(
             WorkspaceLink.objects.filter(
@@ -415,14 +527,26 @@ class SiteSender:
                 workspace_id__in={e.workspace_pk for e in current.values()},
             ).values_list("workspace_id", flat=True)
         )
+        unsettled = self._unsettled_workspaces(
+            {e.workspace_id for e in current.values() if e.workspace_pk in linked}
+        )
         upserts: dict[str, list[tuple[Claimed, dict]]] = defaultdict(list)
-        deletes: list[Claimed] = []
+        deletes: list[tuple[Claimed, str]] = []
+        waiting: list[Claimed] = []
         for row in rows:
             entity = current.get(row.external_id)
-            if entity is not None and entity.workspace_pk in linked and not row.withheld:
-                upserts[entity.workspace_id].append((row, entity.payload))
+            if entity is None or entity.workspace_pk not in linked or row.withheld:
+                deletes.append((row, ""))
+                continue
+            if entity.workspace_id in unsettled:
+                waiting.append(row)
+                continue
+            problem = refusal(entity.payload)
+            if problem:
+                deletes.append((row, problem))
             else:
-                deletes.append(row)
+                upserts[entity.workspace_id].append((row, entity.payload))
+        self.defer(waiting, unsettled)
         if upserts:
             # Recorded before sending: if we die after Jira stored it, a later delete still goes.
             SyncState.objects.filter(
@@ -431,22 +555,46 @@ class SiteSender:
         for workspace_id, items in upserts.items():
             for chunk in _chunks(items, MAX_ENTITIES_PER_REQUEST):
                 yield self._submit(kind, workspace_id, chunk)
-        for row in deletes:
-            yield [self._delete(kind, row)]
+        for row, problem in deletes:
+            yield [self._delete(kind, row, problem)]
+
+    def _unsettled_workspaces(self, external_ids: set[str]) -> dict[str, datetime]:
+        """Workspaces whose link or unlink on this site is still to be sent (or in flight):
+        external id → when it is next tried."""
+        return dict(
+            SyncState.objects.filter(
+                installation=self.installation,
+                kind=Kind.WORKSPACE,
+                external_id__in=external_ids,
+                pending=True,
+            ).values_list("external_id", "next_attempt_at")
+        )
+
+    def defer(self, rows: list[Claimed], unsettled: dict[str, datetime]) -> None:
+        """Give back rows waiting for their workspace's link, due when that is next tried."""
+        if not rows:
+            return
+        now = timezone.now()
+        release(rows, until=max([now, *unsettled.values()]))
 
     def _submit(self, kind: str, workspace_id: str, items: list[tuple[Claimed, dict]]):
-        """Submit one batch; on 413, or a 400 for the whole request, split it in two until the
-        culprit stands alone, then record Jira's refusal on that entity only."""
+        """Submit one batch; on 413, or a permanent refusal of the whole request, split it in
+        two until the culprit stands alone, then record Jira's refusal on that entity only."""
         try:
             response = self.client.submit_entities(
                 **{REQUEST_KEY[kind]: [payload for _, payload in items]},
                 properties={WORKSPACE_PROPERTY: workspace_id},
                 provider_metadata={"product": product_name()},
             )
-        except (JiraPayloadTooLarge, JiraBadRequest) as exc:
+        except (JiraAuthError, SitePaused):
+            raise
+        except JiraError as exc:
+            too_large = isinstance(exc, JiraPayloadTooLarge)
+            if not (too_large or is_permanent(exc)):
+                return failed([row for row, _ in items], exc)
             if len(items) == 1:
                 row, payload = items[0]
-                reason = "too large for Jira" if isinstance(exc, JiraPayloadTooLarge) else "refused"
+                reason = "too large for Jira" if too_large else "refused"
                 return [
                     Outcome(
                         row,
@@ -474,41 +622,130 @@ class SiteSender:
             for row, payload in items
         ]
 
-    def _delete(self, kind: str, row: Claimed) -> Outcome:
+    def _delete(self, kind: str, row: Claimed, problem: str = "") -> Outcome:
         """Delete by id, unless Jira never got the entity. Anything ever sent may be there
-        again (a late submit after a delete, an unlink undone before it went), so it goes."""
-        if row.present_in_jira or row.ever_sent:
-            client = self.client
-            delete = client.delete_incident if kind == Kind.INCIDENT else client.delete_review
-            with contextlib.suppress(JiraNotFound):
-                delete(row.external_id)
-            return Outcome(row, delivered=True, present=False, verify=True)
-        return Outcome(row, delivered=True, present=False)
+        again (a late submit after a delete, an unlink undone before it went), so it goes.
+
+        `problem`: the entity exists but Jira would refuse it (`payloads.refusal`); it is
+        withheld from Jira and the reason kept on its row for staff."""
+        if not (row.present_in_jira or row.ever_sent):
+            return Outcome(row, delivered=True, present=False, error=problem)
+        client = self.client
+        delete = client.delete_incident if kind == Kind.INCIDENT else client.delete_review
+        try:
+            delete(row.external_id)
+        except JiraNotFound:
+            pass
+        except (JiraAuthError, SitePaused):
+            raise
+        except JiraError as exc:
+            return failed([row], exc)[0]
+        return Outcome(row, delivered=True, present=False, verify=True, error=problem)
 
     def verify(self, rows: list[Claimed]) -> Iterable[list[Outcome]]:
-        """Check tombstones: an entity Jira still (or again) holds is sent a delete again."""
-        back: list[Claimed] = []
-        gone: list[Claimed] = []
+        """Check tombstones one GET at a time: an entity Jira still (or again) holds is recorded
+        as changed, so the next round deletes it again; a failed GET is retried for its row."""
+        client = self.client
         for row in rows:
-            client = self.client
             get = client.get_incident if row.kind == Kind.INCIDENT else client.get_review
             try:
                 get(row.external_id)
             except JiraNotFound:
-                gone.append(row)
-            else:
-                back.append(row)
-        yield [Outcome(row, delivered=True, present=False) for row in gone]
-        if back:
+                yield [Outcome(row, delivered=True, present=False, error=row.error)]
+                continue
+            except (JiraAuthError, SitePaused):
+                raise
+            except JiraError as exc:
+                yield failed([row], exc)
+                continue
             logger.warning(
-                "%d deleted entities were back on %s; deleting them again",
-                len(back),
+                "Deleted %s %s was back on %s; deleting it again",
+                row.kind,
+                row.external_id,
                 self.installation,
             )
-            mark_changed_rows(back)
-            SyncState.objects.filter(id__in=[r.id for r in back]).update(
-                claimed_until=None, claimed_by=""
-            )
+            mark_changed_rows([row])
+            # Its token moved on: recording this only gives the lease back.
+            yield [Outcome(row, delivered=True, present=True)]
+
+
+#: A step stops for this round after this many failed requests in a row; its other rows wait
+#: for the next round and the site's other steps still run.
+STEP_FAILURE_LIMIT = 3
+
+
+@dataclass
+class StepResult:
+    handled: int = 0
+    delivered: int = 0
+    failed_requests: int = 0
+
+
+def run_step(
+    installation: Installation,
+    rows: list[Claimed],
+    send: Callable[[list[Claimed]], Iterable[list[Outcome]]],
+    config: RelayConfig,
+    client: JiraClient,
+) -> StepResult:
+    """Send one step's claimed rows request by request, recording each request's outcome as
+    it comes: delivered rows are completed, failed ones back off on their own row, refusals
+    are kept. Whatever is left untried is given back. Raises `SitePaused` and `JiraAuthError`
+    (after giving the rows back) so the caller ends the site's round."""
+    result = StepResult()
+    remaining = {row.id: row for row in rows}
+    failures_in_a_row = 0
+    requests = iter(send(rows))
+    try:
+        for outcomes in requests:
+            complete([o for o in outcomes if o.delivered], config)
+            retry = [o for o in outcomes if not o.delivered]
+            if retry:
+                _retry_later(installation, retry, client)
+                result.failed_requests += 1
+                failures_in_a_row += 1
+            else:
+                failures_in_a_row = 0
+            for outcome in outcomes:
+                remaining.pop(outcome.row.id, None)
+            result.handled += len(outcomes)
+            result.delivered += len(outcomes) - len(retry)
+            if failures_in_a_row >= STEP_FAILURE_LIMIT:
+                break
+    except SitePaused as exc:
+        delay = max(0.0, (exc.until - timezone.now()).total_seconds())
+        release_for_retry(list(remaining.values()), str(exc), delay, count_attempt=False)
+        raise
+    except JiraAuthError as exc:
+        message = f"Jira refused the portal's credentials ({exc}); check the installation."
+        release_for_retry(list(remaining.values()), message, config.backoff_base)
+        record_site_error(installation.pk, message, attention=True)
+        logger.warning("Site %s needs attention: %s", installation, exc)
+        raise
+    except Exception as exc:
+        logger.exception("Unexpected error while sending to %s", installation)
+        attempts = max(r.attempts for r in remaining.values()) + 1 if remaining else 1
+        release_for_retry(
+            list(remaining.values()), f"Unexpected error: {exc!r}", client.backoff(attempts)
+        )
+        remaining.clear()
+    finally:
+        close = getattr(requests, "close", None)
+        if close is not None:
+            close()
+    release(remaining.values())
+    return result
+
+
+def _retry_later(installation: Installation, outcomes: list[Outcome], client: JiraClient) -> None:
+    """Back off the rows of one failed request, each from its own attempts."""
+    exc = outcomes[0].failure
+    rows = [o.row for o in outcomes]
+    attempts = max(row.attempts for row in rows) + 1
+    delay = client.backoff(attempts, getattr(exc, "retry_after", None))
+    release_for_retry(rows, str(exc), delay)
+    record_site_error(installation.pk, str(exc))
+    logger.info("Site %s: %s; %d row(s) retry in %.1f s", installation, exc, len(rows), delay)
 
 
 def relay_site(
@@ -518,16 +755,21 @@ def relay_site(
     config: RelayConfig,
     client_factory: Callable[..., JiraClient] = JiraClient,
 ) -> int:
-    """Send one round of a site's due rows: workspace links first, then incidents, then reviews."""
+    """Send one round of a site's due rows, step by step: workspace links, incidents, reviews,
+    then the checks of delivered deletes. Each step claims and sends on its own, so a failing
+    step does not starve the next; a pause or refused credentials end the round."""
+    if paused_until(installation.pk) is not None:
+        return 0
     client = client_factory(
         installation,
+        send_wrapper=SitePause(installation.pk, default_pause=config.backoff_base),
         max_attempts=config.client_attempts,
         max_retry_wait=config.client_max_retry_wait,
         backoff_base=config.backoff_base,
         backoff_cap=config.backoff_cap,
     )
     sender = SiteSender(installation, client)
-    handled = 0
+    handled = delivered = 0
     plan = [
         (Kind.WORKSPACE, False, sender.workspaces),
         (Kind.INCIDENT, False, lambda rows: sender.entities(Kind.INCIDENT, rows)),
@@ -535,40 +777,24 @@ def relay_site(
         (Kind.INCIDENT, True, sender.verify),
         (Kind.REVIEW, True, sender.verify),
     ]
-    for kind, tombstones, send in plan:
-        limit = VERIFY_BATCH if tombstones else config.batch_size
-        rows = claim(installation.pk, kind, limit, worker_id, config, tombstones=tombstones)
-        if not rows:
-            continue
-        remaining = {row.id: row for row in rows}
-        try:
-            for outcomes in send(rows):
-                complete(outcomes, config)
-                for outcome in outcomes:
-                    remaining.pop(outcome.row.id, None)
-                handled += len(outcomes)
-            handled += len(remaining)  # tombstones found back, already queued again
-        except JiraAuthError as exc:
-            message = f"Jira refused the portal's credentials ({exc}); check the installation."
-            release_for_retry(list(remaining.values()), message, config.backoff_base)
-            record_site_error(installation.pk, message, attention=True)
-            logger.warning("Site %s needs attention: %s", installation, exc)
-            return handled
-        except (JiraUnavailable, JiraError) as exc:
-            attempts = max(r.attempts for r in remaining.values()) + 1
-            retry_after = getattr(exc, "retry_after", None)
-            delay = client.backoff(attempts, retry_after)
-            release_for_retry(list(remaining.values()), str(exc), delay)
-            record_site_error(installation.pk, str(exc), pause=delay if retry_after else None)
-            logger.info("Site %s: %s; retrying in %.0f s", installation, exc, delay)
-            return handled
-        except Exception as exc:
-            logger.exception("Unexpected error while sending to %s", installation)
-            attempts = max(r.attempts for r in remaining.values()) + 1
-            delay = client.backoff(attempts)
-            release_for_retry(list(remaining.values()), f"Unexpected error: {exc!r}", delay)
-            return handled
-    record_site_success(installation.pk, sender.unknown_project_keys)
+    try:
+        for kind, tombstones, send in plan:
+            limit = VERIFY_BATCH if tombstones else config.batch_size
+            rows = claim(installation.pk, kind, limit, worker_id, config, tombstones=tombstones)
+            if not rows:
+                continue
+            result = run_step(installation, rows, send, config, client)
+            handled += result.handled
+            delivered += result.delivered
+    except SitePaused as exc:
+        logger.info("Site %s: %s", installation, exc)
+        return handled
+    except JiraAuthError:
+        return handled
+    finally:
+        client.close()
+    if delivered:
+        record_site_success(installation.pk, sender.unknown_project_keys)
     return handled
 
 

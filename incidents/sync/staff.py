@@ -144,6 +144,23 @@ def delete_from_jira(kind: str, entities: Iterable[Entity]) -> Queued:
     return _queue(kind, entities, only_out_of_sync=False, present_in_jira=True, withheld=True)
 
 
+def send_rows_again(row_ids: Iterable[int]) -> int:
+    """Make these outbox rows due now, forgetting a refusal, the attempts and the backoff, and
+    keeping whether Jira may hold the entity and any staff "Delete from Jira". For rows with no
+    page of their own, such as a workspace link or unlink Jira refused. Returns rows marked."""
+    per_kind: dict[str, dict[str, list[int]]] = {}
+    with transaction.atomic():
+        rows = SyncState.objects.filter(pk__in=set(row_ids)).values_list(
+            "kind", "external_id", "installation_id"
+        )
+        for kind, external_id, installation_id in rows:
+            per_kind.setdefault(kind, {}).setdefault(external_id, []).append(installation_id)
+        return sum(
+            mark_changed(kind, targets, present_in_jira=None, withheld=None)
+            for kind, targets in per_kind.items()
+        )
+
+
 @dataclass
 class Resumed:
     sites: int = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db.models import Count
 
 from connect.descriptor import build_descriptor
 from connect.models import Installation
@@ -85,17 +86,20 @@ def jira_view(simulator, site_name: str = "default") -> dict:
 
 
 def portal_view(installation: Installation) -> dict:
-    """What the portal says that site should hold."""
+    """What the portal says that site should hold: every incident and review of its workspaces
+    but those withheld because Jira would refuse them (no services, no reviewed incidents)."""
     workspaces = installation.workspaces.all()
     return {
         "incidents": dict(
-            Incident.objects.filter(workspace__in=workspaces).values_list(
-                "external_id", "update_sequence_number"
-            )
+            Incident.objects.filter(workspace__in=workspaces)
+            .annotate(n=Count("affected_containers"))
+            .filter(n__gte=1, n__lte=100)
+            .values_list("external_id", "update_sequence_number")
         ),
         "reviews": dict(
-            PostIncidentReview.objects.filter(workspace__in=workspaces).values_list(
-                "external_id", "update_sequence_number"
-            )
+            PostIncidentReview.objects.filter(workspace__in=workspaces)
+            .annotate(n=Count("incidents"))
+            .filter(n__gte=1, n__lte=100)
+            .values_list("external_id", "update_sequence_number")
         ),
     }

@@ -2,6 +2,8 @@
 jirasim (over real HTTP) holds what the portal says it should."""
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
@@ -147,3 +149,58 @@ def test_resume_sending_after_fixing_the_credentials(sim, site, workspace, ops_c
 
     assert jira_view(sim) == portal_view(site)
     assert status_text(ops_client, incident, site).startswith("Synced")
+
+
+SYNC_STATES = reverse("admin:incidents_syncstate_changelist")
+
+
+def test_a_refused_workspace_link_shows_jiras_message_and_staff_send_it_again(
+    sim, site, workspace, ops_client
+):
+    incident = make_incident(workspace)
+    sim.faults.update(script=[{"status": 400}])
+    drain()
+    state = SyncState.objects.get(kind="workspace")
+    assert state.error.startswith("Jira refused: submit_workspaces: Jira answered 400")
+    page = ops_client.get(SYNC_STATES, {"status": "failed"}).content.decode()
+    assert workspace.external_id in page and "Jira answered 400" in page
+    mark = request_count(sim)
+    drain()
+    assert requests_since(sim, mark) == []  # a refusal is not retried on its own
+
+    response = run_action(ops_client, SYNC_STATES, "send_again", [state])
+    assert response.status_code == 302
+    drain()
+
+    assert sim.workspaces() == [workspace.external_id]
+    assert incident.external_id in sim.incidents()
+    assert SyncState.objects.get(kind="workspace").status == "synced"
+
+
+def test_only_staff_who_may_resume_sending_may_send_rows_again(site, workspace, client):
+    viewer = get_user_model().objects.create_user("viewer", password="x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_syncstate"))
+    client.force_login(viewer)
+    state = SyncState.objects.get(kind="workspace")
+    SyncState.objects.filter(pk=state.pk).update(pending=False, error="Jira refused: 400")
+    run_action(client, SYNC_STATES, "send_again", [state])
+    state.refresh_from_db()
+    assert not state.pending and state.error == "Jira refused: 400"
+
+
+def test_deleting_the_last_incident_of_a_review_in_the_admin_says_it_is_withheld(
+    sim, site, workspace, admin_client
+):
+    incident = make_incident(workspace)
+    review = make_review([incident])
+    drain()
+    response = admin_client.post(
+        reverse("admin:incidents_incident_delete", args=[incident.pk]), {"post": "yes"}
+    )
+    assert response.status_code == 302
+    (message,) = [str(m) for m in response.wsgi_request._messages if m.level_tag == "warning"]
+    assert message.startswith(f"Now covering no incident: {review.external_id}.")
+    drain()
+    assert sim.reviews() == {}
+    state = SyncState.objects.get(kind="review")
+    assert state.status == "failed" and state.error.startswith("Not sent to Jira")
