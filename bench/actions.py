@@ -21,16 +21,13 @@ Several sizes (`--containers 100000,1000000`) grow the same database and measure
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import secrets
 import shutil
 import signal
 import statistics
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
@@ -38,6 +35,13 @@ from urllib.parse import quote, urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.support import (  # noqa: E402
+    configure_django,
+    create_scratch_database,
+    drop_scratch_database,
+    percentile,
+)
 
 #: Containers are named like "payments-gateway-eu 001234" and have ids like "svc-001234".
 FIRST = ["payments", "orders", "search", "auth", "billing", "catalog", "checkout", "inventory"]
@@ -132,43 +136,6 @@ def parse_args() -> argparse.Namespace:
     if args.samples < 100:
         parser.error("--samples: at least 100, so that a p99 means something")
     return args
-
-
-def setup_django(database_url: str, scratch: str) -> str:
-    """Configure Django and create the throw-away database (a SQLite one in the `scratch`
-    directory); returns the configured name."""
-    os.environ["DATABASE_URL"] = database_url or f"sqlite:///{scratch}/unused.sqlite3"
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
-    os.environ["DEBUG"] = "false"
-    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
-    os.environ.setdefault("STATIC_FILES_MANIFEST", "false")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ["ALLOWED_HOSTS"] = "testserver"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
-    # The bench serves no static files; whitenoise need not look for collected ones.
-    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
-    import django
-    from django.conf import settings
-
-    django.setup()
-    from django.db import connection
-
-    configured = connection.settings_dict["NAME"]
-    if connection.vendor == "sqlite":
-        name = f"{scratch}/bench.sqlite3"
-    else:
-        name = f"bench_actions_{os.getpid()}_{secrets.token_hex(3)}"
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cursor.fetchone():
-                sys.exit(f"database {name} exists; not touching a database this run did not create")
-        connection.close()
-    connection.settings_dict["TEST"]["NAME"] = name
-    # autoclobber only skips a prompt: the name is new (checked above) or a fresh temporary file.
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    settings.ROOT_URLCONF = "bench_actions_urls"
-    sys.modules["bench_actions_urls"] = bench_urls()
-    return configured
 
 
 def bench_urls():
@@ -297,13 +264,6 @@ def signed_get(site, path: str, params: dict[str, str]) -> tuple[str, str]:
     return (f"{path}?{query}" if query else path), f"JWT {token}"
 
 
-def percentile(samples: list[float], fraction: float) -> float:
-    """Nearest-rank percentile: the p99 of 1,000 samples is the 10th slowest."""
-    ordered = sorted(samples)
-    rank = max(1, -(-len(ordered) * fraction // 1))
-    return ordered[int(rank) - 1]
-
-
 def measure(site, containers: int, workspaces: int, samples: int, warmup: int, seed: int):
     """Timings in seconds and result counts per kind, baseline included."""
     from django.test import Client
@@ -384,8 +344,13 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, scratch: str) -> None:
-    configured = setup_django(args.database_url, scratch)
+    configure_django(args.database_url, scratch, ALLOWED_HOSTS="testserver")
+    from django.conf import settings
     from django.db import connection
+
+    settings.ROOT_URLCONF = "bench_actions_urls"
+    sys.modules["bench_actions_urls"] = bench_urls()
+    database = create_scratch_database("actions", scratch)
 
     vendor = connection.vendor
     if connection.vendor == "postgresql":
@@ -414,7 +379,7 @@ def run(args: argparse.Namespace, scratch: str) -> None:
         if args.keep:
             print(f"\nkept database {connection.settings_dict['NAME']}")
         else:
-            connection.creation.destroy_test_db(configured, verbosity=0, keepdb=False)
+            drop_scratch_database(database)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
     .venv/bin/python bench/admin.py [--database-url postgres://...] [--rows 100000] [--repeat 5]
 
 Builds a throw-away database next to the one named (a temporary SQLite file by default; on
-PostgreSQL a database `bench_admin_<pid>` on the same server, dropped at the end; it never
+PostgreSQL a database `bench_admin_<pid>_<random>` on the same server, dropped at the end; it never
 touches another database) and loads `--rows` incidents, reviews, containers and Jira
 associations, an outbox row for each incident and review on its workspace's site (most delivered,
 some pending, retrying, failed or deleted by staff, a twentieth never sent), 1,000 workspaces and
@@ -22,18 +22,19 @@ The target: every request at most 250 ms, and the same query count whatever the 
 from __future__ import annotations
 
 import argparse
-import os
+import shutil
 import statistics
 import sys
 import tempfile
 import time
-import warnings
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.support import configure_django, create_scratch_database, drop_scratch_database  # noqa: E402
 
 TARGET_MS = 250
 WORKSPACES = 1000
@@ -58,42 +59,6 @@ def parse_args() -> argparse.Namespace:
         "next --keep run instead of dropping it; it is loaded only when empty",
     )
     return parser.parse_args()
-
-
-def setup_django(database_url: str, keep: bool) -> tuple[str, str]:
-    """Configure Django and create the throw-away database; returns (its label, the configured
-    database's name, given back when it is dropped)."""
-    scratch = tempfile.mkdtemp(prefix="bench-admin-")
-    os.environ["DATABASE_URL"] = database_url or f"sqlite:///{scratch}/unused.sqlite3"
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
-    os.environ.setdefault("DEBUG", "false")
-    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ["STATIC_FILES_MANIFEST"] = "false"
-    os.environ["ALLOWED_HOSTS"] = "testserver"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
-    import django
-
-    warnings.filterwarnings("ignore", message="No directory at")
-    django.setup()
-    # One connection for the whole run, as the test client's own test cases do, so each
-    # request's queries can be counted (and no request pays for a new connection).
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections, connection
-
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    configured = connection.settings_dict["NAME"]
-    sqlite = connection.vendor == "sqlite"
-    if keep:
-        name = str(ROOT / "var" / "bench_admin_kept.sqlite3") if sqlite else "bench_admin_kept"
-    else:
-        name = f"{scratch}/bench.sqlite3" if sqlite else f"bench_admin_{os.getpid()}"
-    connection.settings_dict["TEST"]["NAME"] = name
-    connection.creation.create_test_db(
-        verbosity=0, autoclobber=not keep, serialize=False, keepdb=keep
-    )
-    return f"{connection.vendor} ({connection.settings_dict['NAME']})", configured
 
 
 def container_name(k: int) -> str:
@@ -401,7 +366,19 @@ CHANGELISTS = [
 
 def main() -> None:
     args = parse_args()
-    label, configured = setup_django(args.database_url, args.keep)
+    scratch = tempfile.mkdtemp(prefix="bench-admin-")
+    configure_django(
+        args.database_url, scratch, STATIC_FILES_MANIFEST="false", ALLOWED_HOSTS="testserver"
+    )
+    # One connection for the whole run, as the test client's own test cases do, so each
+    # request's queries can be counted (and no request pays for a new connection).
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    scratch_db = create_scratch_database("admin", scratch, keep=args.keep)
+    label = scratch_db.label
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
@@ -466,7 +443,8 @@ def main() -> None:
             )
     finally:
         connection.close()
-        connection.creation.destroy_test_db(configured, verbosity=0, keepdb=args.keep)
+        drop_scratch_database(scratch_db)
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

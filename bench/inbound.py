@@ -5,24 +5,22 @@ existing incidents.
                                       [--groups 100] [--warmup 10]
 
 Builds a throw-away database next to the one named (a temporary SQLite file by default; on
-PostgreSQL a database `bench_inbound_<pid>` on the same server, dropped at the end), migrates it,
-and loads the existing incidents into the integration's workspace, which is linked to a Jira
-site (so every change also writes its outbox rows, as in production): resolved incidents with
-their containers, closed alert groups and deliveries. Then it sends Alertmanager notifications
-through Django's test client with the integration's bearer token, so each figure includes URL
-routing, token lookup, JSON parsing, the group lookup and lock, the incident write, its timeline
-and outbox rows, and the delivery record. Each alert group gets three notifications: the first
-firing one (opens an incident), a second firing one with a new severity and service (updates
-it), and a resolved one (resolves it). Prints p50 and p99 per kind and overall, next to a view
-that runs `SELECT 1`.
-"""
+PostgreSQL a database `bench_inbound_<pid>_<random>` on the same server, dropped at the end),
+migrates it, and loads the existing incidents into the integration's workspace, which is linked
+to a Jira site (so every change also writes its outbox rows, as in production): resolved
+incidents with their containers, closed alert groups and deliveries. Then it sends Alertmanager
+notifications through Django's test client with the integration's bearer token, so each figure
+includes URL routing, token lookup, JSON parsing, the group lookup and lock, the incident write,
+its timeline and outbox rows, and the delivery record. Each alert group gets three
+notifications: the first firing one (opens an incident), a second firing one with a new severity
+and service (updates it), and a resolved one (resolves it). Prints p50 and p99 per kind and
+overall, next to a view that runs `SELECT 1`."""
 
 from __future__ import annotations
 
 import argparse
 import copy
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -31,6 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.support import configure_django, percentile, scratch_database  # noqa: E402
 
 BODY = json.loads((ROOT / "tests" / "api" / "bodies" / "alertmanager_firing.json").read_text())
 CONTAINERS = 50
@@ -43,32 +43,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--groups", type=int, default=100, help="alert groups timed per size")
     parser.add_argument("--warmup", type=int, default=10, help="groups sent before timing")
     return parser.parse_args()
-
-
-def setup_django(database_url: str) -> tuple[str, str]:
-    """Configure Django on a throw-away database; returns (report label, configured name)."""
-    scratch = tempfile.mkdtemp(prefix="bench-inbound-")
-    os.environ["DATABASE_URL"] = database_url or f"sqlite:///{scratch}/unused.sqlite3"
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
-    os.environ.setdefault("DEBUG", "false")
-    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ["ALLOWED_HOSTS"] = "testserver"
-    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
-    import django
-    from django.conf import settings
-
-    django.setup()
-    from django.db import connection
-
-    configured = connection.settings_dict["NAME"]
-    sqlite = connection.vendor == "sqlite"
-    name = f"{scratch}/bench.sqlite3" if sqlite else f"bench_inbound_{os.getpid()}"
-    connection.settings_dict["TEST"]["NAME"] = name
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    settings.ROOT_URLCONF = "bench_inbound_urls"
-    sys.modules["bench_inbound_urls"] = bench_urls()
-    return f"{connection.vendor} ({connection.settings_dict['NAME']})", configured
 
 
 def bench_urls():
@@ -223,11 +197,6 @@ def run(token: str, prefix: str, groups: int, warmup: int):
     return baseline, timings
 
 
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
 def report(existing: int, baseline: list[float], timings: dict[str, list[float]]) -> None:
     from incidents.models import Incident
 
@@ -246,22 +215,27 @@ def report(existing: int, baseline: list[float], timings: dict[str, list[float]]
 def main() -> None:
     args = parse_args()
     sizes = sorted(int(size) for size in args.sizes.split(","))
-    label, configured = setup_django(args.database_url)
-    from django.db import connection
+    with tempfile.TemporaryDirectory(prefix="bench-inbound-") as scratch:
+        configure_django(args.database_url, scratch, ALLOWED_HOSTS="testserver")
+        from django.conf import settings
 
-    print(f"database: {label}")
-    try:
-        workspace, integration, token = prepare()
-        loaded = 0
-        for size in sizes:
-            started = time.perf_counter()
-            load(workspace, integration, loaded, size)
-            print(f"\nloaded {size - loaded:,} incidents in {time.perf_counter() - started:.1f} s")
-            loaded = size
-            baseline, timings = run(token, f"s{size}", args.groups, args.warmup)
-            report(size, baseline, timings)
-    finally:
-        connection.creation.destroy_test_db(configured, verbosity=0, keepdb=False)
+        settings.ROOT_URLCONF = "bench_inbound_urls"
+        sys.modules["bench_inbound_urls"] = bench_urls()
+        with scratch_database("inbound", scratch) as database:
+            print(f"database: {database.label}")
+            measure_sizes(args, sizes)
+
+
+def measure_sizes(args: argparse.Namespace, sizes: list[int]) -> None:
+    workspace, integration, token = prepare()
+    loaded = 0
+    for size in sizes:
+        started = time.perf_counter()
+        load(workspace, integration, loaded, size)
+        print(f"\nloaded {size - loaded:,} incidents in {time.perf_counter() - started:.1f} s")
+        loaded = size
+        baseline, timings = run(token, f"s{size}", args.groups, args.warmup)
+        report(size, baseline, timings)
 
 
 if __name__ == "__main__":

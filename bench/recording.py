@@ -3,9 +3,9 @@
     .venv/bin/python bench/recording.py [--database-url postgres://...] [--n 100000] [--rounds 3]
 
 Builds a throw-away database next to the one named (a temporary SQLite file by default; on
-PostgreSQL a database `bench_recording_<pid>` on the same server, dropped at the end; it never
-touches another database), loads N incidents in one workspace linked to one Jira site, and marks
-their outbox rows as delivered. Then, in each round and in alternating order:
+PostgreSQL a database `bench_recording_<pid>_<random>` on the same server, dropped at the end;
+it never touches another database), loads N incidents in one workspace linked to one Jira site,
+and marks their outbox rows as delivered. Then, in each round and in alternating order:
 
 - **plain SQL**: one `UPDATE` of the same rows and columns the portal writes (status, sequence
   number, last updated), with no outbox;
@@ -21,7 +21,6 @@ target is at most 5x).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -32,6 +31,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.support import configure_django, scratch_database  # noqa: E402
+
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -39,28 +40,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=100_000, help="incidents updated at once")
     parser.add_argument("--rounds", type=int, default=3)
     return parser.parse_args()
-
-
-def setup_django(database_url: str) -> tuple[str, str]:
-    """Configure Django and create the throw-away database; returns (its label, the configured
-    database's name, given back when it is dropped)."""
-    scratch = tempfile.mkdtemp(prefix="bench-recording-")
-    os.environ["DATABASE_URL"] = database_url or f"sqlite:///{scratch}/unused.sqlite3"
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
-    os.environ.setdefault("DEBUG", "false")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    configured = connection.settings_dict["NAME"]
-    sqlite = connection.vendor == "sqlite"
-    name = f"{scratch}/bench.sqlite3" if sqlite else f"bench_recording_{os.getpid()}"
-    connection.settings_dict["TEST"]["NAME"] = name
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-    return f"{connection.vendor} ({connection.settings_dict['NAME']})", configured
 
 
 def load(n: int):
@@ -167,37 +146,38 @@ def check(n: int) -> None:
 
 def main() -> None:
     args = parse_args()
-    label, configured = setup_django(args.database_url)
-    from django.db import connection
+    with tempfile.TemporaryDirectory(prefix="bench-recording-") as scratch:
+        configure_django(args.database_url, scratch)
+        with scratch_database("recording", scratch) as database:
+            run(args, database.label)
 
-    try:
-        started = time.perf_counter()
-        workspace = load(args.n)
-        print(f"{label}: {args.n:,} incidents loaded in {time.perf_counter() - started:.1f} s")
-        plain: list[float] = []
-        recorded: list[float] = []
-        statuses = ["resolved", "open"]
-        for round_ in range(args.rounds):
-            order = ("plain", "recorded") if round_ % 2 == 0 else ("recorded", "plain")
-            for which in order:
-                mark_delivered()
-                settle()
-                status = statuses[len(plain) + len(recorded) & 1]
-                if which == "plain":
-                    plain.append(plain_update(workspace, status))
-                else:
-                    recorded.append(recorded_update(workspace, status))
-                    check(args.n)
-        plain_ms = statistics.median(plain) * 1000
-        recorded_ms = statistics.median(recorded) * 1000
-        print()
-        print(f"| {args.n:,} incidents, median of {args.rounds} | ms |")
-        print("| --- | ---: |")
-        print(f"| plain SQL UPDATE (no outbox) | {plain_ms:,.0f} |")
-        print(f"| queryset update(), outbox rows and summaries included | {recorded_ms:,.0f} |")
-        print(f"| ratio (target <= 5x) | {recorded_ms / plain_ms:.2f}x |")
-    finally:
-        connection.creation.destroy_test_db(configured, verbosity=0, keepdb=False)
+
+def run(args: argparse.Namespace, label: str) -> None:
+    started = time.perf_counter()
+    workspace = load(args.n)
+    print(f"{label}: {args.n:,} incidents loaded in {time.perf_counter() - started:.1f} s")
+    plain: list[float] = []
+    recorded: list[float] = []
+    statuses = ["resolved", "open"]
+    for round_ in range(args.rounds):
+        order = ("plain", "recorded") if round_ % 2 == 0 else ("recorded", "plain")
+        for which in order:
+            mark_delivered()
+            settle()
+            status = statuses[len(plain) + len(recorded) & 1]
+            if which == "plain":
+                plain.append(plain_update(workspace, status))
+            else:
+                recorded.append(recorded_update(workspace, status))
+                check(args.n)
+    plain_ms = statistics.median(plain) * 1000
+    recorded_ms = statistics.median(recorded) * 1000
+    print()
+    print(f"| {args.n:,} incidents, median of {args.rounds} | ms |")
+    print("| --- | ---: |")
+    print(f"| plain SQL UPDATE (no outbox) | {plain_ms:,.0f} |")
+    print(f"| queryset update(), outbox rows and summaries included | {recorded_ms:,.0f} |")
+    print(f"| ratio (target <= 5x) | {recorded_ms / plain_ms:.2f}x |")
 
 
 if __name__ == "__main__":

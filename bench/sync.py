@@ -4,8 +4,9 @@
                                    [--sites 1] [--workers 1] [--jira-latency-ms 0]
                                    [--drains 2] [--sample 1000]
 
-It never touches an existing database: with `--database-url` it creates `bench_sync_<pid>` on
-that server (and drops it at the end); without, a temporary SQLite file.
+It never touches an existing database: with `--database-url` it creates
+`bench_sync_<pid>_<random>` on that server (and drops it at the end); without, a temporary
+SQLite file (`bench/support.py`).
 
 What it measures, all in one run:
 
@@ -39,10 +40,12 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.support import configure_django, scratch_database, scratch_database_url  # noqa: E402
 
 BATCH = 1000
 
@@ -51,43 +54,10 @@ BATCH = 1000
 
 
 @contextmanager
-def own_database(server_url: str) -> Iterator[str]:
-    """A database created for this run (dropped after it), on the server of `server_url`, or
-    a temporary SQLite file when no URL is given."""
-    if not server_url:
-        with tempfile.TemporaryDirectory(prefix="bench-sync-") as tmp:
-            yield f"sqlite:///{tmp}/bench.sqlite3"
-        return
-    import psycopg
-
-    name = f"bench_sync_{os.getpid()}"
-    parts = urlsplit(server_url)
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def setup_django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
-    os.environ.setdefault("DEBUG", "false")
-    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
-    os.environ.setdefault("STATIC_FILES_MANIFEST", "false")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+def scratch_database_in(server_url: str, scratch: str) -> Iterator[None]:
+    configure_django(server_url, scratch)
+    with scratch_database("sync", scratch):
+        yield
 
 
 # --- The data ---------------------------------------------------------------------------------
@@ -355,8 +325,11 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=1000, help="changes sent per change")
     args = parser.parse_args()
 
-    with own_database(args.database_url) as database_url:
-        setup_django(database_url)
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-sync-") as scratch,
+        scratch_database_in(args.database_url, scratch),
+    ):
+        database_url = scratch_database_url(args.database_url)
         from django.conf import settings
         from django.db import connection
 
