@@ -1,10 +1,14 @@
-"""Fixtures every test package shares: ops staff logins, and the `postgres` marker's skip."""
+"""Fixtures every test package shares: ops staff logins, the `postgres` marker's skip, and a
+connection kept open across in-process WSGI calls."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.contrib.auth.models import Group
-from django.db import connection
+from django.core import signals
+from django.db import close_old_connections, connection
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -36,3 +40,14 @@ def ops_user(django_user_model):
 def ops_client(client, ops_user):
     client.force_login(ops_user)
     return client
+
+
+@pytest.fixture
+def keep_test_connection() -> Iterator[None]:
+    """Django closes "old" connections when a WSGI request ends; that would close the test's
+    own transaction on PostgreSQL. Django's test client suspends this the same way."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)

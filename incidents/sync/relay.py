@@ -47,6 +47,7 @@ from incidents.models.outbox import (
     mark_changed,
     refresh_sync_summaries,
 )
+from incidents.sync.batches import chunks
 from incidents.sync.pause import SitePause, SitePaused, paused_until
 from incidents.sync.payloads import current_payloads, refusal
 
@@ -406,11 +407,6 @@ VERIFY_BATCH = 100
 REQUEST_KEY: dict[str, str] = {Kind.INCIDENT: "incidents", Kind.REVIEW: "reviews"}
 
 
-def _chunks(items: list, size: int) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def _messages(errors) -> str:
     if isinstance(errors, list):
         return "; ".join(
@@ -482,7 +478,7 @@ class SiteSender:
             ).values_list("workspace__external_id", flat=True)
         )
         to_link = [r for r in rows if r.external_id in linked]
-        for chunk in _chunks(to_link, MAX_WORKSPACE_IDS_PER_REQUEST):
+        for chunk in chunks(to_link, MAX_WORKSPACE_IDS_PER_REQUEST):
             yield self._link(chunk)
         for row in rows:
             if row.external_id not in linked:
@@ -553,7 +549,7 @@ class SiteSender:
                 id__in=[row.id for items in upserts.values() for row, _ in items]
             ).update(present_in_jira=True)
         for workspace_id, items in upserts.items():
-            for chunk in _chunks(items, MAX_ENTITIES_PER_REQUEST):
+            for chunk in chunks(items, MAX_ENTITIES_PER_REQUEST):
                 yield self._submit(kind, workspace_id, chunk)
         for row, problem in deletes:
             yield [self._delete(kind, row, problem)]

@@ -8,7 +8,7 @@ figures returned.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from connect.models import Installation
 from incidents.models.outbox import SiteSyncStatus, SyncState, mark_changed
+from incidents.sync.batches import chunks
 from incidents.sync.recording import sites_to_tell
 
 # Entities handled per round trip: keeps every `IN (...)` list well under database limits.
@@ -50,17 +51,6 @@ class Queued:
         return self.entities - self.on_no_site - self.already_in_sync
 
 
-def _chunks(entities: Iterable[Entity]) -> Iterator[list[Entity]]:
-    chunk: list[Entity] = []
-    for entity in entities:
-        chunk.append(entity)
-        if len(chunk) == CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _in_sync(kind: str, external_ids: list[str]) -> set[tuple[str, int]]:
     """(id, site) pairs Jira holds in the portal's latest state: nothing pending or refused."""
     return set(
@@ -91,7 +81,7 @@ def waiting_site_names(site_ids: Iterable[int], now=None) -> list[str]:
 def sites_for(kind: str, entities: Iterable[Entity]) -> dict[int, int]:
     """Site pk → how many of these entities an action would mark there (changes nothing)."""
     counts: dict[int, int] = {}
-    for chunk in _chunks(entities):
+    for chunk in chunks(entities, CHUNK):
         for sites in sites_to_tell(kind, chunk).values():
             for site in sites:
                 counts[site] = counts.get(site, 0) + 1
@@ -101,7 +91,7 @@ def sites_for(kind: str, entities: Iterable[Entity]) -> dict[int, int]:
 def _queue(kind: str, entities: Iterable[Entity], *, only_out_of_sync: bool, **marking) -> Queued:
     result = Queued()
     with transaction.atomic():
-        for chunk in _chunks(entities):
+        for chunk in chunks(entities, CHUNK):
             result.entities += len(chunk)
             targets = sites_to_tell(kind, chunk)
             result.on_no_site += len({external_id for external_id, _ in chunk} - set(targets))

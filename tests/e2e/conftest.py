@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from portal.demo import MANAGE_PY
+
+from .browsing import CREATE_OPS_USER
+from .support import DemoProcess
 
 ARTIFACTS = MANAGE_PY.parent / "var" / "e2e"
 
@@ -69,3 +74,19 @@ def browser(request):
         stem.with_suffix(".html").write_text(driver.page_source)
         print(f"Browser state at the failure: {stem}.png and {stem}.html")
     driver.quit()
+
+
+@pytest.fixture
+def demo(tmp_path) -> Iterator[DemoProcess]:
+    """`make demo` as a user starts it: jirasim, the portal and a worker, seeded."""
+    running = DemoProcess(tmp_path / "demo").start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def ops_login(demo) -> tuple[str, str]:
+    """A member of the Ops staff group in the running demo: (username, password)."""
+    username, password = "ops.e2e", secrets.token_urlsafe(16)
+    demo.shell(CREATE_OPS_USER.format(username=username, password=password))
+    return username, password

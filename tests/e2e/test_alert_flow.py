@@ -15,19 +15,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from .support import DemoProcess, wait_for
+from .support import wait_for
 
 pytestmark = pytest.mark.slow
 
 BODIES = Path(__file__).parent.parent / "api" / "bodies"
 SYNC_SECONDS = 45
-
-
-@pytest.fixture
-def demo(tmp_path):
-    running = DemoProcess(tmp_path / "demo").start()
-    yield running
-    running.stop()
 
 
 def notification(name: str) -> dict:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import os
-import secrets
 from pathlib import Path
 
 import pytest
@@ -20,8 +19,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as visible
 from selenium.webdriver.support.select import Select
 
-from .browsing import CREATE_OPS_USER, choose, log_in, saved_message, wait
-from .support import DemoProcess, wait_for
+from .browsing import choose, log_in, saved_message, wait
+from .support import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -35,20 +34,6 @@ SCREENSHOTS = (
 SUMMARY = "Ledger writes time out for card payments"
 WORKSPACE = "Payments platform"
 PHONE_WIDTH = 390
-
-
-@pytest.fixture
-def demo(tmp_path):
-    running = DemoProcess(tmp_path / "demo").start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def ops_login(demo) -> tuple[str, str]:
-    username, password = "ops.flow", secrets.token_urlsafe(16)
-    demo.shell(CREATE_OPS_USER.format(username=username, password=password))
-    return username, password
 
 
 def screenshot(driver, name: str, *, whole_page: bool = True) -> None:

@@ -9,14 +9,11 @@ whose demo workspaces are linked to jirasim's site).
 
 from __future__ import annotations
 
-import secrets
-
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
 
-from .browsing import CREATE_OPS_USER, choose, log_in, saved_message, wait
-from .support import DemoProcess
+from .browsing import choose, log_in, saved_message, wait
 
 pytestmark = pytest.mark.slow
 
@@ -26,20 +23,6 @@ INCIDENT_ID = "INC-E2E-1"
 SUMMARY = "Ledger writes queue up behind checkout retries"
 # Two containers of the demo's "Payments platform" workspace: name shown in the admin → id in Jira.
 CONTAINERS = {"Ledger": "payments/ledger", "Checkout service": "payments/checkout"}
-
-
-@pytest.fixture
-def demo(tmp_path):
-    running = DemoProcess(tmp_path / "demo").start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def ops_login(demo) -> tuple[str, str]:
-    username, password = "ops.e2e", secrets.token_urlsafe(16)
-    demo.shell(CREATE_OPS_USER.format(username=username, password=password))
-    return username, password
 
 
 def wait_until_synced(driver, change_url: str, site_url: str) -> str:

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from incidents.models import Incident, PostIncidentReview
+from tests.forms import inline
 
 from .factories import make_container, make_incident, make_review, make_workspace
 
@@ -11,18 +12,6 @@ pytestmark = pytest.mark.django_db
 
 INCIDENT_ADD = reverse("admin:incidents_incident_add")
 REVIEW_ADD = reverse("admin:incidents_postincidentreview_add")
-
-
-def inline(prefix: str, rows: list[dict], initial: int = 0) -> dict:
-    data = {
-        f"{prefix}-TOTAL_FORMS": str(len(rows)),
-        f"{prefix}-INITIAL_FORMS": str(initial),
-        f"{prefix}-MIN_NUM_FORMS": "0",
-        f"{prefix}-MAX_NUM_FORMS": "1000",
-    }
-    for n, row in enumerate(rows):
-        data.update({f"{prefix}-{n}-{key}": value for key, value in row.items()})
-    return data
 
 
 def incident_post(workspace, containers, associations=(), **overrides) -> dict:

@@ -4,22 +4,11 @@ import pytest
 from django.urls import reverse
 
 from incidents.models import WorkspaceLink
+from tests.forms import inline
 
 from .factories import make_installation, make_workspace
 
 pytestmark = pytest.mark.django_db
-
-
-def inline(prefix: str, rows: list[dict], initial: int = 0) -> dict:
-    data = {
-        f"{prefix}-TOTAL_FORMS": str(len(rows)),
-        f"{prefix}-INITIAL_FORMS": str(initial),
-        f"{prefix}-MIN_NUM_FORMS": "0",
-        f"{prefix}-MAX_NUM_FORMS": "1000",
-    }
-    for n, row in enumerate(rows):
-        data.update({f"{prefix}-{n}-{key}": value for key, value in row.items()})
-    return data
 
 
 def test_installation_page_lists_linked_workspaces_and_never_the_secret(admin_client):
