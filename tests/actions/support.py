@@ -15,6 +15,7 @@ from django.urls import reverse
 from connect.jwt import query_string_hash
 from connect.models import Installation
 from incidents.models import Container, Workspace
+from tests.incidents.factories import make_installation
 
 _numbers = itertools.count(1)
 
@@ -25,17 +26,13 @@ DISASSOCIATED = "operations-entity-disassociated"
 
 
 def make_site(name: str | None = None, **fields) -> Installation:
-    """An installed, enabled Jira site whose secret is stored encrypted, as on a real install."""
+    """An installed, enabled Jira site named `name`, its secret stored encrypted."""
     name = name or f"site-{next(_numbers)}"
-    installation = Installation(
-        client_key=f"client-{name}",
-        base_url=f"https://{name}.atlassian.net",
-        cloud_id=f"cloud-{name}",
-        **fields,
+    values = {"base_url": f"https://{name}.atlassian.net", "cloud_id": f"cloud-{name}"}
+    values.update(fields)
+    return make_installation(
+        f"client-{name}", secret=f"secret-of-{name}-0123456789abcdef0123456789", **values
     )
-    installation.set_shared_secret(f"secret-of-{name}-0123456789abcdef0123456789")
-    installation.save()
-    return installation
 
 
 def make_workspace(external_id: str, *, sites=(), **fields) -> Workspace:

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from connect.models import Installation
+from tests.incidents import factories
 
 BASE_URL = "https://ops.example.com"
 APP_KEY = "io.github.jira-ops-portal"
@@ -200,17 +201,10 @@ def tamper(token: str) -> str:
 
 
 def make_installation(client_key: str, secret: str, **fields) -> Installation:
-    defaults = {
-        "base_url": f"https://{client_key}.atlassian.net",
-        "app_key": APP_KEY,
-        "state": Installation.State.INSTALLED,
-        "enabled": True,
-    }
-    defaults.update(fields)
-    installation = Installation(client_key=client_key, **defaults)
-    installation.set_shared_secret(secret)
-    installation.save()
-    return installation
+    """A site installed with our app key and this secret (base URL from the client key)."""
+    values = {"base_url": f"https://{client_key}.atlassian.net", "app_key": APP_KEY}
+    values.update(fields)
+    return factories.make_installation(client_key, secret=secret, **values)
 
 
 B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"

@@ -13,15 +13,22 @@ def next_id(prefix: str) -> str:
     return f"{prefix}-{next(_ids)}"
 
 
-def make_installation(**fields) -> Installation:
+def make_installation(client_key: str | None = None, *, secret: str = "", **fields) -> Installation:
+    """An installed, enabled Jira site. With `secret`, its shared secret is stored encrypted as a
+    real install stores it (so it can sign and verify); without, a placeholder that only tests
+    of what never decrypts it need."""
     n = next(_ids)
+    client_key = client_key or f"client-{n}"
     values = {
-        "client_key": f"client-{n}",
         "base_url": f"https://site{n}.atlassian.net",
         "shared_secret_encrypted": f"encrypted-secret-canary-{n}",
     }
     values.update(fields)
-    return Installation.objects.create(**values)
+    installation = Installation(client_key=client_key, **values)
+    if secret:
+        installation.set_shared_secret(secret)
+    installation.save()
+    return installation
 
 
 def make_workspace(**fields) -> Workspace:
