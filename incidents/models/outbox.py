@@ -112,6 +112,12 @@ class SyncState(models.Model):
                 condition=models.Q(verify_at__isnull=False),
                 name="sync_tombstone_idx",
             ),
+            # Whether a site has a due row: the first pending row by retry time, per site.
+            models.Index(
+                fields=["installation", "next_attempt_at"],
+                condition=models.Q(pending=True),
+                name="sync_site_due_idx",
+            ),
             # The admin's outbox list, newest change first.
             models.Index(fields=["changed_at", "id"], name="sync_changed_idx"),
             # Each site's refused rows, for the site list: few rows, so a small index.

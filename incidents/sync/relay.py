@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, models, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from connect.client import (
@@ -92,21 +93,21 @@ def product_name() -> str:
 
 
 def sites_with_due_work(now=None) -> list[int]:
-    """Active sites with due rows or tombstones to check, neither paused nor waiting for staff."""
+    """Active sites with due rows or tombstones to check, neither paused nor waiting for staff.
+
+    One probe per site (`EXISTS`, through the outbox's per-site indexes), so a round's cost
+    follows the number of sites, not the size of the backlog."""
     now = now or timezone.now()
-    sites: set[int] = set()
-    for rows in (SyncState.objects.due(now), SyncState.objects.to_verify(now)):
-        sites.update(
-            rows.filter(
-                installation__state=Installation.State.INSTALLED, installation__enabled=True
-            )
-            .exclude(installation__sync_status__needs_attention=True)
-            .exclude(installation__sync_status__paused_until__gt=now)
-            .order_by()
-            .values_list("installation_id", flat=True)
-            .distinct()
-        )
-    return sorted(sites)
+    due = SyncState.objects.due(now).filter(installation=OuterRef("pk"))
+    to_verify = SyncState.objects.to_verify(now).filter(installation=OuterRef("pk"))
+    return list(
+        Installation.objects.filter(state=Installation.State.INSTALLED, enabled=True)
+        .exclude(sync_status__needs_attention=True)
+        .exclude(sync_status__paused_until__gt=now)
+        .filter(Exists(due) | Exists(to_verify))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 @dataclass(frozen=True)
@@ -668,6 +669,9 @@ class SiteSender:
 #: A step stops for this round after this many failed requests in a row; its other rows wait
 #: for the next round and the site's other steps still run.
 STEP_FAILURE_LIMIT = 3
+#: Full batches a step sends in one round while nothing fails: a large backlog drains without a
+#: new round (and its site query) per batch, and other sites still get their turn.
+BATCHES_PER_STEP = 10
 
 
 @dataclass
@@ -776,12 +780,18 @@ def relay_site(
     try:
         for kind, tombstones, send in plan:
             limit = VERIFY_BATCH if tombstones else config.batch_size
-            rows = claim(installation.pk, kind, limit, worker_id, config, tombstones=tombstones)
-            if not rows:
-                continue
-            result = run_step(installation, rows, send, config, client)
-            handled += result.handled
-            delivered += result.delivered
+            # A step keeps draining while it fills its batches without a failure, up to
+            # BATCHES_PER_STEP batches, then the round moves on (and the next round gives
+            # other sites their turn).
+            for _ in range(1 if tombstones else BATCHES_PER_STEP):
+                rows = claim(installation.pk, kind, limit, worker_id, config, tombstones=tombstones)
+                if not rows:
+                    break
+                result = run_step(installation, rows, send, config, client)
+                handled += result.handled
+                delivered += result.delivered
+                if len(rows) < limit or result.failed_requests:
+                    break
     except SitePaused as exc:
         logger.info("Site %s: %s", installation, exc)
         return handled
