@@ -1,20 +1,18 @@
-"""JSON bodies of at most 1 MiB; anything larger is a 413 before more of it is read."""
+"""JSON bodies of at most 1 MiB (anything larger is a 413 before more of it is read), held to the
+same rules as every other JSON body (`connect.json_bodies`: nesting depth, no NaN, no repeated
+keys, no control characters), so nothing PostgreSQL cannot store gets past the parser."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rest_framework import exceptions
 from rest_framework.parsers import BaseParser
 
+from connect import json_bodies
 from incidents.api.errors import PayloadTooLarge
 
 MAX_BODY_BYTES = 1024 * 1024
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def too_large(size: int | None = None) -> PayloadTooLarge:
@@ -37,6 +35,6 @@ class LimitedJSONParser(BaseParser):
         if len(raw) > MAX_BODY_BYTES:
             raise too_large()
         try:
-            return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-        except (UnicodeDecodeError, ValueError) as exc:
+            return json_bodies.loads(raw)
+        except json_bodies.UnsafeJSON as exc:
             raise exceptions.ParseError(f"The body is not valid JSON: {exc}") from exc

@@ -40,6 +40,24 @@ def test_malformed_json_is_a_400_naming_the_body(api, containers, hook):
     assert "not valid JSON" in json.loads(delivery.error)["detail"]
 
 
+@pytest.mark.parametrize("hook", HOOKS)
+def test_a_nul_character_is_refused_before_it_reaches_the_database(api, containers, hook):
+    """PostgreSQL cannot store NUL in text: found by the schema fuzz as a 500."""
+    payload = body("alertmanager_firing")
+    payload["commonAnnotations"]["summary"] = "Ledger\u0000 down"
+    payload["summary"] = "Ledger\u0000 down"
+    response = api.post(f"/api/v1/hooks/{hook}/", json.dumps(payload))
+    data = assert_refused(response, 400, "parse_error", "body")
+    assert "control character" in data["detail"]
+    assert refusal().status_code == 400
+
+
+def test_json_nested_deeper_than_the_limit_is_refused(api, containers):
+    response = api.post("/api/v1/hooks/generic/", "[" * 5000 + "]" * 5000)
+    data = assert_refused(response, 400, "parse_error", "body")
+    assert "deeper" in data["detail"]
+
+
 def test_nan_is_not_json(api, containers):
     response = api.post("/api/v1/hooks/generic/", '{"dedup_key": NaN}')
     assert_refused(response, 400, "parse_error", "body")
