@@ -1,8 +1,9 @@
 """The Connect app descriptor served at /atlassian-connect.json, built from settings.
 
-Field rules: connect-framework.md §6.1; the module: jira-operations-api.md §3.1. Every URL is
-absolute under CONNECT_BASE_URL (lifecycle paths are relative to it, as Connect expects), and
-action URLs come from `reverse()` so the descriptor and the URL conf cannot drift apart.
+Field rules: https://developer.atlassian.com/cloud/jira/platform/connect-app-descriptor/; the
+module: https://developer.atlassian.com/cloud/jira/software/modules/operations-information/.
+Every URL is absolute under CONNECT_BASE_URL (lifecycle paths are relative to it, as Connect
+expects); the apps that answer actions register them (`register_actions`).
 """
 
 from __future__ import annotations
@@ -20,16 +21,17 @@ from django.urls import reverse
 from . import encryption
 from .jwt import MAX_LEEWAY_SECONDS, relative_path
 
-#: Descriptor `key`: connect-framework.md §6.1.
+#: Descriptor `key` (the app descriptor reference above).
 APP_KEY_PATTERN = re.compile(r"\A[a-zA-Z0-9\-._]+\Z")
 APP_KEY_MAX_LENGTH = 80
-#: `jiraOperationsInfoProvider.key`: jira-operations-api.md §3.1.
+#: `jiraOperationsInfoProvider.key` (the module reference above).
 MODULE_KEY_PATTERN = re.compile(r"\A[a-zA-Z0-9-]+\Z")
 MODULE_KEY_MAX_LENGTH = 100
 APP_NAME_MAX_LENGTH = 80
 APP_DESCRIPTION_MAX_LENGTH = 1400
 BASE_URL_MAX_LENGTH = 200
-#: Least privilege for the Operations API: GET → READ, POST → WRITE, DELETE → DELETE (§2.1).
+#: Least privilege for the Operations API: GET → READ, POST → WRITE, DELETE → DELETE
+#: (https://developer.atlassian.com/cloud/jira/software/rest/api-group-operations/).
 SCOPES = ["READ", "WRITE", "DELETE"]
 API_MIGRATIONS = {"signed-install": True, "context-qsh": True, "gdpr": True}
 LIFECYCLE_URL_NAMES = {
@@ -94,7 +96,8 @@ def build_descriptor() -> dict[str, Any]:
 
 
 def operations_module() -> dict[str, Any]:
-    """`modules.jiraOperationsInfoProvider`: a single object, not a list (§3.1)."""
+    """`modules.jiraOperationsInfoProvider`: a single object, not a list (the module
+    reference above)."""
     return {
         "key": settings.CONNECT_MODULE_KEY,
         "name": {"value": settings.CONNECT_APP_NAME},

@@ -1,8 +1,9 @@
 """Public keys of signed installs, fetched by `kid` from CONNECT_INSTALL_KEYS_URL and cached.
 
 Atlassian signs `installed`/`uninstalled` with RS256; the PEM for header `kid` K is served at
-`GET {CONNECT_INSTALL_KEYS_URL}/{K}`. Keys never change under a kid ("every key rotation
-generates a new kid", connect-framework.md §5 #6), so a small in-process LRU per kid is safe.
+`GET {CONNECT_INSTALL_KEYS_URL}/{K}` (the signed-install migration,
+https://developer.atlassian.com/cloud/jira/platform/connect-active-api-migrations/). Keys never
+change under a kid (a rotation publishes a new kid), so a small in-process LRU per kid is safe.
 The host comes from settings only, never from the request, and redirects are not followed.
 """
 
@@ -21,7 +22,8 @@ from django.conf import settings
 
 from .errors import InvalidKeyId, InvalidPublicKey, KeyServerUnavailable, UnknownKeyId
 
-#: Allowed `kid` values (connect-framework.md §7 step 2); anything else is never fetched.
+#: Allowed `kid` values (our own rule, wider than any kid Atlassian issues); anything else is
+#: never fetched, so a token cannot steer the request to another path.
 KID_PATTERN = re.compile(r"\A[A-Za-z0-9._-]{1,128}\Z")
 #: (connect, read) timeouts for the key server; a hung server must not hang the install.
 FETCH_TIMEOUT = (3.05, 10)

@@ -1,8 +1,8 @@
 """Jira's side of the Operations REST API contract: limits, scopes and the spec's schemas.
 
 Every number here is cited to ``jirasim/spec/jira-operations-openapi.json`` (a verbatim subset of
-Atlassian's published Jira Software Cloud OpenAPI document) or to
-``docs/jira-operations-api.md`` in the shared references.
+Atlassian's published Jira Software Cloud OpenAPI document) or to Atlassian's Operations pages
+(https://developer.atlassian.com/cloud/jira/software/rest/api-group-operations/).
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import quote, unquote_plus, urlsplit
 
-#: The query parameter that carries a token and is never part of the hash (§4.1 rule 3).
+#: The query parameter that carries a token and is never part of the hash (the canonical
+#: request's rules, https://developer.atlassian.com/cloud/jira/platform/understanding-jwt-for-connect-apps/).
 JWT_PARAM = "jwt"
 
 
@@ -62,7 +63,8 @@ def query_string_hash(method: str, path: str, query: str = "") -> str:
 
 
 def relative_path(path: str, base_path: str) -> str:
-    """Strip a base URL's path (``/wiki``, ``/site/b``) from a request path, as §4.1 rule 2 asks."""
+    """Strip a base URL's path (``/wiki``, ``/site/b``) from a request path, as the canonical
+    request's rules ask."""
     base_path = base_path.rstrip("/")
     if base_path and (path == base_path or path.startswith(base_path + "/")):
         return path[len(base_path) :] or "/"

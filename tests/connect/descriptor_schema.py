@@ -1,5 +1,7 @@
-"""A JSON Schema of the descriptor, written from connect-framework.md §6.1 (app descriptor
-fields) and jira-operations-api.md §3.1 (the jiraOperationsInfoProvider module)."""
+"""A JSON Schema of the descriptor, written from Atlassian's app descriptor reference
+(https://developer.atlassian.com/cloud/jira/platform/connect-app-descriptor/) and the
+jiraOperationsInfoProvider module's page
+(https://developer.atlassian.com/cloud/jira/software/modules/operations-information/)."""
 
 ABSOLUTE_URL = {"type": "string", "pattern": r"^https?://[^/?#\s]+(/[^?#\s]*)?$"}
 
