@@ -33,7 +33,7 @@ ASSOCIATION_VALUES_MAX = 100
 # Our own rule: an association value is an issue key, an issue id or a service id.
 ASSOCIATION_VALUE_MAX_LENGTH = 255
 
-# Container ids, as searchContainers requires (docs §3.2, actions page).
+# Container ids, as searchContainers requires (Atlassian's operations-information-actions page).
 CONTAINER_ID_PATTERN = r"[a-zA-Z0-9\-_.~@:{}=]+(/[a-zA-Z0-9\-_.~@:{}=]+)*"
 # Workspace, incident and review ids travel in Jira URL paths and comma-joined query
 # strings (`/incidents/{id}`, `?workspaceIds=a,b`), and the JWT qsh hashes the path as

@@ -1,4 +1,5 @@
-"""The query-string hash against Atlassian's rules and published examples (§4.1, §4.3)."""
+"""The query-string hash against Atlassian's rules and published examples
+(https://developer.atlassian.com/cloud/jira/platform/understanding-jwt-for-connect-apps/)."""
 
 import pytest
 from atlassian_jwt.url_utils import canonicalize_request, hash_url

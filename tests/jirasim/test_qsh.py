@@ -1,4 +1,5 @@
-"""jirasim's own qsh canonicalisation against the spec's rules and test vectors (§4.1, §4.3)."""
+"""jirasim's own qsh canonicalisation against Atlassian's canonical-request rules and test
+vectors (https://developer.atlassian.com/cloud/jira/platform/understanding-jwt-for-connect-apps/)."""
 
 import pytest
 from atlassian_jwt.url_utils import hash_url
