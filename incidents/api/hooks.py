@@ -11,7 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
@@ -63,46 +68,47 @@ class WebhookView(IntegrationAPIView):
         return response
 
 
+def documented(operation_id: str, body: dict, example: dict, description: str):
+    """The OpenAPI description of a webhook's POST: its body schema and a documented example."""
+    return extend_schema_view(
+        post=extend_schema(
+            operation_id=operation_id,
+            description=description,
+            request={"application/json": body},
+            examples=[OpenApiExample("firing", value=example, request_only=True)],
+            responses=ANSWERS,
+        )
+    )
+
+
+@documented(
+    "alertmanagerWebhook",
+    openapi.ALERTMANAGER_BODY,
+    openapi.ALERTMANAGER_EXAMPLE,
+    "Prometheus Alertmanager's webhook (version 4): one open incident per groupKey.",
+)
 class AlertmanagerWebhook(WebhookView):
     endpoint = Integration.Kind.ALERTMANAGER
     parse = staticmethod(alertmanager.parse)
 
-    @extend_schema(
-        operation_id="alertmanagerWebhook",
-        request={"application/json": openapi.ALERTMANAGER_BODY},
-        examples=[OpenApiExample("firing", value=openapi.ALERTMANAGER_EXAMPLE, request_only=True)],
-        responses=ANSWERS,
-    )
-    def post(self, request):
-        """Prometheus Alertmanager's webhook (version 4): one open incident per groupKey."""
-        return super().post(request)
 
-
+@documented(
+    "grafanaWebhook",
+    openapi.GRAFANA_BODY,
+    openapi.GRAFANA_EXAMPLE,
+    "Grafana alerting's webhook contact point: one open incident per groupKey.",
+)
 class GrafanaWebhook(WebhookView):
     endpoint = Integration.Kind.GRAFANA
     parse = staticmethod(grafana.parse)
 
-    @extend_schema(
-        operation_id="grafanaWebhook",
-        request={"application/json": openapi.GRAFANA_BODY},
-        examples=[OpenApiExample("firing", value=openapi.GRAFANA_EXAMPLE, request_only=True)],
-        responses=ANSWERS,
-    )
-    def post(self, request):
-        """Grafana alerting's webhook contact point: one open incident per groupKey."""
-        return super().post(request)
 
-
+@documented(
+    "genericWebhook",
+    openapi.GENERIC_BODY,
+    openapi.GENERIC_EXAMPLE,
+    "Any tool: one open incident per dedup_key.",
+)
 class GenericWebhook(WebhookView):
     endpoint = Integration.Kind.GENERIC
     parse = staticmethod(generic.parse)
-
-    @extend_schema(
-        operation_id="genericWebhook",
-        request={"application/json": openapi.GENERIC_BODY},
-        examples=[OpenApiExample("firing", value=openapi.GENERIC_EXAMPLE, request_only=True)],
-        responses=ANSWERS,
-    )
-    def post(self, request):
-        """Any tool: one open incident per dedup_key."""
-        return super().post(request)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -156,11 +156,6 @@ class Incident(JiraEntity):
         if self.resolved_at is None:
             return None
         return max(self.resolved_at - self.created_date, timedelta(0))
-
-    @classmethod
-    def validate_affected_containers(cls, workspace: Any, containers: Iterable[Container]) -> None:
-        """Jira needs 1 to 100 affected containers; ours must be of the incident's workspace."""
-        cls.validate_related(workspace, containers)
 
     @classmethod
     def before_delete(cls, doomed: models.QuerySet) -> None:

@@ -14,7 +14,6 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.apps import apps
@@ -373,10 +372,6 @@ def _rows_sql(columns: tuple[str, ...], rows: Sequence[tuple]) -> tuple[str, lis
         )
     picks = ", ".join(f"json_extract(value, '$[{i}]') AS {c}" for i, c in enumerate(columns))
     return f"SELECT {picks} FROM json_each(%s)", [json.dumps(rows)]  # noqa: S608
-
-
-def lease_expiry(seconds: float, now=None):
-    return (now or timezone.now()) + timedelta(seconds=seconds)
 
 
 def backlog_summary(now=None) -> dict[str, int | float | None]:

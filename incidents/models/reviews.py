@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from django.db import models
 from django.db.models import Count, Q
@@ -103,11 +102,6 @@ class PostIncidentReview(JiraEntity):
         self.status = wanted
         self.save(update_fields=["status"])
         return True
-
-    @classmethod
-    def validate_incidents(cls, workspace: Any, incidents: Iterable[Incident]) -> None:
-        """Jira needs 1 to 100 reviewed incidents; ours must be of the review's workspace."""
-        cls.validate_related(workspace, incidents)
 
     def to_jira(self) -> dict:
         """This review as Jira's Review schema (see `incidents.sync.payloads`)."""

@@ -149,6 +149,6 @@ def test_container_of_another_workspace_is_refused_by_name():
 def test_the_same_rule_checks_unsaved_selections():
     workspace = make_workspace()
     with pytest.raises(ValidationError) as caught:
-        Incident.validate_affected_containers(workspace, [])
+        Incident.validate_related(workspace, [])
     assert "affected_containers" in caught.value.message_dict
-    Incident.validate_affected_containers(workspace, [make_container(workspace)])
+    Incident.validate_related(workspace, [make_container(workspace)])
