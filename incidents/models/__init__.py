@@ -9,9 +9,11 @@
 - `associations`: what Jira told us through onEntityAssociated;
 - `outbox`: what each Jira site must still receive;
 - `integrations`: API and webhook integrations, their alert groups, deliveries and idempotency
-  keys (docs/api.md).
+  keys (docs/api.md);
+- `lookups`: `field__any=[…]`, `__in` as one array parameter on PostgreSQL.
 """
 
+from incidents.models import lookups  # noqa: F401  (registers `__any`)
 from incidents.models.action_items import ReviewActionItem
 from incidents.models.associations import EntityAssociation, EntityKind
 from incidents.models.entity import (

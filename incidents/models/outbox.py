@@ -287,26 +287,31 @@ def refresh_sync_summary(kind: str, external_ids: Iterable[str] | None = None) -
         return 0
     model = apps.get_model("incidents", SUMMARISED_KINDS[kind])
     flags = " + ".join(f"MAX(CASE WHEN {cond} THEN {bit} ELSE 0 END)" for bit, cond in _ROW_BITS)
-    params: list[Any]
-    if external_ids is None:
-        source, params = f"SELECT external_id FROM {_table(model)}", []  # noqa: S608
-    else:
+    table = _table(model)
+    # Each entity's rows through `sync_entity_idx`, correlated to the entity being updated,
+    # which is found by its unique external id: a join with the list of ids tends to be
+    # planned as a hash join over the whole table, a cost that grows with every entity.
+    # Only model table and column names are interpolated; values are parameters.
+    summary = (
+        f"(SELECT CASE WHEN COUNT(s.id) = 0 THEN 0 ELSE {flags} + {SYNC_ANY_ROW} END "  # noqa: S608
+        f"FROM {_table(SyncState)} s WHERE s.kind = %s AND s.external_id = {table}.external_id)"
+    )
+    which: str = ""
+    params: list[Any] = []
+    if external_ids is not None:
         ids = list(dict.fromkeys(external_ids))
         if not ids:
             return 0
-        source, params = _rows_sql(("external_id",), [(external_id,) for external_id in ids])
-    # Only model table and column names are interpolated; values are parameters.
-    sql = (
-        f"UPDATE {_table(model)} SET sync_flags = summary.flags FROM ("  # noqa: S608
-        "SELECT e.external_id, CASE WHEN COUNT(s.id) = 0 THEN 0 "
-        f"ELSE {flags} + {SYNC_ANY_ROW} END AS flags "
-        f"FROM ({source}) e LEFT JOIN {_table(SyncState)} s "
-        "ON s.kind = %s AND s.external_id = e.external_id GROUP BY e.external_id) summary "
-        f"WHERE {_table(model)}.external_id = summary.external_id "
-        f"AND {_table(model)}.sync_flags <> summary.flags"
-    )
+        if connection.vendor == "postgresql":
+            which, params = "external_id = ANY(%s::text[]) AND ", [ids]
+        else:
+            which, params = (
+                "external_id IN (SELECT value FROM json_each(%s)) AND ",
+                [json.dumps(ids)],
+            )
+    sql = f"UPDATE {table} SET sync_flags = {summary} WHERE {which}sync_flags <> {summary}"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, kind])
+        cursor.execute(sql, [kind, *params, kind])
         return cursor.rowcount
 
 

@@ -121,16 +121,16 @@ def current_payloads(model: Any, external_ids: Iterable[str]) -> dict[str, Curre
     is_incident = model.RELATED_FIELD == "affected_containers"
     names = (*ENTITY_FIELDS, "severity") if is_incident else ENTITY_FIELDS
     rows = list(
-        model._default_manager.filter(external_id__in=list(external_ids)).values(
-            "pk", "workspace_id", "workspace__external_id", *names
-        )
+        model._default_manager.filter(external_id__any=list(external_ids))
+        .order_by()
+        .values("pk", "workspace_id", "workspace__external_id", *names)
     )
     pks = [row["pk"] for row in rows]
     through = model._meta.get_field(model.RELATED_FIELD).remote_field.through
     owner = model._meta.model_name  # the through table's column for the owner
     target = "container" if is_incident else "incident"
     related: dict[int, list[str]] = defaultdict(list)
-    for owner_pk, related_id in through.objects.filter(**{f"{owner}_id__in": pks}).values_list(
+    for owner_pk, related_id in through.objects.filter(**{f"{owner}_id__any": pks}).values_list(
         f"{owner}_id", f"{target}__external_id"
     ):
         related[owner_pk].append(related_id)
@@ -138,7 +138,7 @@ def current_payloads(model: Any, external_ids: Iterable[str]) -> dict[str, Curre
     fk = "incident_id" if is_incident else "review_id"
     associations: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for owner_pk, association_type, value in association_model.objects.filter(
-        **{f"{fk}__in": pks}
+        **{f"{fk}__any": pks}
     ).values_list(fk, "association_type", "value"):
         associations[owner_pk].append((association_type, value))
     build = build_incident if is_incident else build_review

@@ -17,16 +17,18 @@ the whole picture.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import socket
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -56,6 +58,8 @@ logger = logging.getLogger(__name__)
 
 Kind = SyncState.Kind
 WORKSPACE_PROPERTY = "workspaceId"
+#: One request to Jira, ready to send: its outcomes, one per row it carries.
+Request = Callable[[], list["Outcome"]]
 
 
 def default_worker_id() -> str:
@@ -77,6 +81,8 @@ class RelayConfig:
     verify_delete_seconds: float = field(
         default_factory=lambda: settings.SYNC_VERIFY_DELETE_SECONDS
     )
+    #: Send a batch while the next is claimed and read, where that is safe (`can_overlap`).
+    overlap_sends: bool = True
 
 
 def product_name() -> str:
@@ -155,7 +161,7 @@ def claim(
             )[:limit]
         )
         if rows:
-            SyncState.objects.filter(id__in=[r[0] for r in rows]).update(
+            SyncState.objects.filter(id__any=[r[0] for r in rows]).update(
                 claimed_until=now + timedelta(seconds=config.lease_seconds),
                 claimed_by=worker_id[:64],
             )
@@ -210,7 +216,7 @@ def complete(outcomes: Iterable[Outcome], config: RelayConfig | None = None) -> 
     with transaction.atomic():
         current = dict(
             SyncState.objects.select_for_update()
-            .filter(id__in=by_id)
+            .filter(id__any=list(by_id))
             .values_list("id", "change_token")
         )
         done, moved_on, gone = [], [], []
@@ -237,19 +243,19 @@ def complete(outcomes: Iterable[Outcome], config: RelayConfig | None = None) -> 
                     outcome.row.id,
                 )
             )
-        SyncState.objects.filter(id__in=dropped).delete()
+        SyncState.objects.filter(id__any=dropped).delete()
         _record_delivered(recorded, now)
-        SyncState.objects.filter(id__in=moved_on).update(claimed_until=None, claimed_by="")
+        SyncState.objects.filter(id__any=moved_on).update(claimed_until=None, claimed_by="")
         if gone:
             _requeue_vanished(gone)
         refresh_sync_summaries((o.row.kind, o.row.external_id) for o in outcomes)
 
 
 def _record_delivered(rows: list[tuple], now) -> None:
-    """Write delivered rows in one statement: `WITH v AS (VALUES …) UPDATE … FROM v` joins
-    each row's own values (sequence number, presence, refusal, tombstone check time) by id.
-    PostgreSQL and SQLite (3.33+) both run it; `bulk_update`'s CASE expressions and one
-    statement per row are far slower at 1000."""
+    """Write delivered rows in one statement: `WITH v AS (…) UPDATE … FROM v` joins each row's
+    own values (sequence number, presence, refusal, tombstone check time) by id, from
+    `unnest` of one array per column on PostgreSQL and a VALUES list on SQLite (3.33+).
+    `bulk_update`'s CASE expressions and one statement per row are far slower at 1000."""
     if not rows:
         return
     meta = SyncState._meta
@@ -271,18 +277,24 @@ def _record_delivered(rows: list[tuple], now) -> None:
     }
     verify_field = meta.get_field("verify_at")
     synced_at = meta.get_field("synced_at").get_db_prep_value(now, connection)
+    columns = [
+        (pk, usn, present, error, verify_field.get_db_prep_value(verify, connection))
+        for usn, present, error, verify, pk in rows
+    ]
     if connection.vendor == "postgresql":
-        placeholder = "(%s::bigint, %s::bigint, %s::boolean, %s::text, %s::timestamptz)"
+        # One array per column: five parameters, one statement text, whatever the batch size.
+        source = (
+            "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::boolean[], %s::text[], "
+            "%s::timestamptz[])"
+        )
+        params = [list(column) for column in zip(*columns, strict=True)]
     else:
-        placeholder = "(%s, %s, %s, %s, %s)"
-    values, params = [], []
-    for usn, present, error, verify, pk in rows:
-        values.append(placeholder)
-        params += [pk, usn, present, error, verify_field.get_db_prep_value(verify, connection)]
+        source = "VALUES " + ", ".join(["(%s, %s, %s, %s, %s)"] * len(columns))
+        params = [value for row in columns for value in row]
     table = quote(meta.db_table)
     # Only quoted names from the model's own metadata are interpolated; values are parameters.
     sql = (
-        f"WITH v(id, usn, present, error, verify_at) AS (VALUES {', '.join(values)}) "  # noqa: S608
+        f"WITH v(id, usn, present, error, verify_at) AS ({source}) "  # noqa: S608
         f"UPDATE {table} SET "
         f"{column['sent_sequence_number']} = v.usn, {column['present_in_jira']} = v.present, "
         f"{column['error']} = v.error, {column['verify_at']} = v.verify_at, "
@@ -331,7 +343,7 @@ def release_for_retry(
     retry_at = now + timedelta(seconds=delay)
     ids = [r.id for r in rows]
     with transaction.atomic():
-        states = list(SyncState.objects.select_for_update().filter(id__in=ids))
+        states = list(SyncState.objects.select_for_update().filter(id__any=ids))
         for state in states:
             state.attempts += 1 if count_attempt else 0
             state.claimed_until = None
@@ -364,7 +376,7 @@ def release(rows: Iterable[Claimed], *, until=None) -> None:
     changes: dict = {"claimed_until": None, "claimed_by": ""}
     if until is not None:
         changes["next_attempt_at"] = until
-    SyncState.objects.filter(id__in=ids).update(**changes)
+    SyncState.objects.filter(id__any=ids).update(**changes)
 
 
 def _site_status(installation_id: int) -> SiteSyncStatus:
@@ -459,6 +471,15 @@ def failed(rows: Iterable[Claimed], exc: JiraError) -> list[Outcome]:
     return [Outcome(row, delivered=False, failure=exc) for row in rows]
 
 
+@dataclass
+class Plan:
+    """A claimed batch made ready to send: its requests, and the rows they carry (the batch
+    less the rows given back to wait for their workspace's link)."""
+
+    requests: list[Request]
+    rows: list[Claimed]
+
+
 class SiteSender:
     """Sends one site's claimed rows; each method yields outcomes request by request (a failed
     request as outcomes that are not delivered), so one failure costs only its own rows.
@@ -517,11 +538,18 @@ class SiteSender:
         """Upserts in bulk per workspace, then deletes one by one. An entity whose workspace
         link or unlink on this site is still to be sent waits for it (`defer`), so a late
         unlink can never delete what was sent after a relink."""
+        for request in self.plan_entities(kind, rows).requests:
+            yield request()
+
+    def plan_entities(self, kind: str, rows: list[Claimed]) -> Plan:
+        """`entities` in two halves: this reads and writes the database on the calling thread
+        and returns the requests, which only speak HTTP (and take the site's turn), so another
+        thread may send them while this one goes on (`OverlappedSends`)."""
         current = current_payloads(ENTITY_MODELS[kind], [r.external_id for r in rows])
         linked = set(
             WorkspaceLink.objects.filter(
                 installation=self.installation,
-                workspace_id__in={e.workspace_pk for e in current.values()},
+                workspace_id__any={e.workspace_pk for e in current.values()},
             ).values_list("workspace_id", flat=True)
         )
         unsettled = self._unsettled_workspaces(
@@ -547,13 +575,16 @@ class SiteSender:
         if upserts:
             # Recorded before sending: if we die after Jira stored it, a later delete still goes.
             SyncState.objects.filter(
-                id__in=[row.id for items in upserts.values() for row, _ in items]
+                id__any=[row.id for items in upserts.values() for row, _ in items]
             ).update(present_in_jira=True)
-        for workspace_id, items in upserts.items():
-            for chunk in chunks(items, MAX_ENTITIES_PER_REQUEST):
-                yield self._submit(kind, workspace_id, chunk)
-        for row, problem in deletes:
-            yield [self._delete(kind, row, problem)]
+        requests: list[Request] = [
+            functools.partial(self._submit, kind, workspace_id, chunk)
+            for workspace_id, items in upserts.items()
+            for chunk in chunks(items, MAX_ENTITIES_PER_REQUEST)
+        ]
+        requests += [functools.partial(self._delete_one, kind, row, p) for row, p in deletes]
+        deferred = {row.id for row in waiting}
+        return Plan(requests, [row for row in rows if row.id not in deferred])
 
     def _unsettled_workspaces(self, external_ids: set[str]) -> dict[str, datetime]:
         """Workspaces whose link or unlink on this site is still to be sent (or in flight):
@@ -562,7 +593,7 @@ class SiteSender:
             SyncState.objects.filter(
                 installation=self.installation,
                 kind=Kind.WORKSPACE,
-                external_id__in=external_ids,
+                external_id__any=external_ids,
                 pending=True,
             ).values_list("external_id", "next_attempt_at")
         )
@@ -618,6 +649,9 @@ class SiteSender:
             )
             for row, payload in items
         ]
+
+    def _delete_one(self, kind: str, row: Claimed, problem: str = "") -> list[Outcome]:
+        return [self._delete(kind, row, problem)]
 
     def _delete(self, kind: str, row: Claimed, problem: str = "") -> Outcome:
         """Delete by id, unless Jira never got the entity. Anything ever sent may be there
@@ -748,6 +782,144 @@ def _retry_later(installation: Installation, outcomes: list[Outcome], client: Ji
     logger.info("Site %s: %s; %d row(s) retry in %.1f s", installation, exc, len(rows), delay)
 
 
+def can_overlap(config: RelayConfig) -> bool:
+    """Whether a batch may be on the wire while the next is claimed and read.
+
+    The sending thread has a database connection of its own (the site's turn and pause are
+    checked and written before and after each request), so this needs a database that takes
+    writes from two connections at once (PostgreSQL, not SQLite), and a relay running in
+    autocommit as the worker does: inside a caller's transaction the other connection would
+    not see its rows."""
+    return (
+        config.overlap_sends
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+    )
+
+
+class OverlappedSends:
+    """One thread that sends a site's requests in order, one at a time, while the relay's
+    thread claims, reads and records: a batch of 1000 spends about as long on the wire (and in
+    Jira) as in the database, so overlapping the two takes most of one off a large drain.
+
+    Requests go in the order queued, so a site still has one request in flight at a time, and
+    each still takes the site's turn and checks its pause (`SitePause`) just before it leaves:
+    a 429 heard on one stops the ones queued behind it."""
+
+    def __init__(self) -> None:
+        self._executor: ThreadPoolExecutor | None = None
+        self._started: list[Future[list[Outcome]]] = []
+
+    def start(self, requests: list[Request]) -> list[Future[list[Outcome]]]:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jira-send")
+        futures = [self._executor.submit(request) for request in requests]
+        self._started = [f for f in self._started if not f.done()] + futures
+        return futures
+
+    def close(self) -> None:
+        """Drop what has not left, wait for what is in flight, and close the sending thread's
+        database connection."""
+        if self._executor is None:
+            return
+        executor, self._executor = self._executor, None
+        for future in self._started:
+            future.cancel()
+        self._started = []
+        executor.submit(connections.close_all).result()
+        executor.shutdown(wait=True)
+
+
+def outcomes_of(futures: list[Future[list[Outcome]]]) -> Iterator[list[Outcome]]:
+    """The started requests' outcomes in order, as `run_step` takes them. When the step stops
+    early, the requests that have not left yet are cancelled and the one in flight is waited
+    for, so nothing is sent for rows already given back."""
+    try:
+        for future in futures:
+            yield future.result()
+    finally:
+        for future in futures:
+            future.cancel()
+        wait(futures)
+
+
+#: A batch whose requests are queued: how many rows were claimed, the rows the requests carry,
+#: and the requests' outcomes to come.
+Started = tuple[int, list[Claimed], list[Future[list[Outcome]]]]
+
+
+def drain_overlapped(
+    installation: Installation,
+    kind: str,
+    sender: SiteSender,
+    config: RelayConfig,
+    client: JiraClient,
+    worker_id: str,
+    sends: OverlappedSends,
+) -> StepResult:
+    """A step's batches, each batch's requests on the wire while the next batch is claimed and
+    read and the previous one's outcomes are recorded. The rules of the plain loop hold: up to
+    BATCHES_PER_STEP full batches; a failed request stops the step (the batch already started
+    still has its outcomes recorded); `SitePaused` and `JiraAuthError` end the round."""
+    total = StepResult()
+    limit = config.batch_size
+    current = _start(sends, sender, kind, claim(installation.pk, kind, limit, worker_id, config))
+    batches = 1
+    while current is not None:
+        upcoming = None
+        if current[0] == limit and batches < BATCHES_PER_STEP:
+            next_rows = claim(installation.pk, kind, limit, worker_id, config)
+            upcoming = _start(sends, sender, kind, next_rows)
+            batches += 1
+        try:
+            result = _finish(installation, current, config, client)
+        except (SitePaused, JiraAuthError):
+            if upcoming is not None:
+                with contextlib.suppress(SitePaused, JiraAuthError):
+                    _add(total, _finish(installation, upcoming, config, client))
+            raise
+        _add(total, result)
+        if result.failed_requests:
+            if upcoming is not None:
+                _add(total, _finish(installation, upcoming, config, client))
+            break
+        current = upcoming
+    return total
+
+
+def _start(
+    sends: OverlappedSends, sender: SiteSender, kind: str, rows: list[Claimed]
+) -> Started | None:
+    """Read a claimed batch and queue its requests; a failure while reading gives its rows
+    back to retry later, as `run_step` does for a failure while sending."""
+    if not rows:
+        return None
+    try:
+        plan = sender.plan_entities(kind, rows)
+    except Exception as exc:
+        logger.exception("Unexpected error while reading what to send to %s", sender.installation)
+        attempts = max(row.attempts for row in rows) + 1
+        release_for_retry(rows, f"Unexpected error: {exc!r}", sender.client.backoff(attempts))
+        return None
+    # Only the rows the requests carry: the ones given back to wait may be claimed again by
+    # the next batch before this one's outcomes are recorded, and must not be released then.
+    return len(rows), plan.rows, sends.start(plan.requests)
+
+
+def _finish(
+    installation: Installation, started: Started, config: RelayConfig, client: JiraClient
+) -> StepResult:
+    """Record a started batch's outcomes request by request (`run_step`)."""
+    _, rows, futures = started
+    return run_step(installation, rows, lambda _rows: outcomes_of(futures), config, client)
+
+
+def _add(total: StepResult, result: StepResult) -> None:
+    total.handled += result.handled
+    total.delivered += result.delivered
+    total.failed_requests += result.failed_requests
+
+
 def relay_site(
     installation: Installation,
     *,
@@ -769,6 +941,7 @@ def relay_site(
         backoff_cap=config.backoff_cap,
     )
     sender = SiteSender(installation, client)
+    sends = OverlappedSends() if can_overlap(config) else None
     handled = delivered = 0
     plan = [
         (Kind.WORKSPACE, False, sender.workspaces),
@@ -779,6 +952,13 @@ def relay_site(
     ]
     try:
         for kind, tombstones, send in plan:
+            if sends is not None and kind in ENTITY_MODELS and not tombstones:
+                result = drain_overlapped(
+                    installation, kind, sender, config, client, worker_id, sends
+                )
+                handled += result.handled
+                delivered += result.delivered
+                continue
             limit = VERIFY_BATCH if tombstones else config.batch_size
             # A step keeps draining while it fills its batches without a failure, up to
             # BATCHES_PER_STEP batches, then the round moves on (and the next round gives
@@ -798,6 +978,8 @@ def relay_site(
     except JiraAuthError:
         return handled
     finally:
+        if sends is not None:
+            sends.close()
         client.close()
     if delivered:
         record_site_success(installation.pk, sender.unknown_project_keys)
