@@ -9,6 +9,7 @@ from incidents.models import Container
 from incidents.provider.rules import (
     in_workspaces,
     prefix_matches,
+    ranked_search_sql,
     search_containers,
     searchable,
     substring_matches,
@@ -167,3 +168,36 @@ def test_one_letter_query_never_scans_the_container_table(site_a):
         assert f"Seq Scan on {TABLE}" not in plan, (query, plan)
         assert "Index Scan using incidents_container_name_key" in plan, (query, plan)
         assert "Index Scan using incidents_container_id_key" in plan, (query, plan)
+
+
+def container_statements(captured) -> list[str]:
+    return [q["sql"] for q in captured.captured_queries if TABLE in q["sql"]]
+
+
+@postgres_only
+def test_search_is_one_statement_after_the_workspace_lookup_on_postgresql(site_a):
+    workspace = make_workspace("ws-one", sites=[site_a])
+    fill(workspace, 300)
+    for query in ["", "c", "check", "-db-e", "zebra", "svc-00042"]:
+        with CaptureQueriesContext(connection) as captured:
+            search_containers(site_a, query)
+        assert len(captured.captured_queries) == 2, query  # the site's workspaces, the search
+        assert len(container_statements(captured)) == 1, query
+
+
+@postgres_only
+def test_substring_candidates_are_not_searched_when_prefixes_fill_every_place(site_a):
+    workspace = make_workspace("ws-full", sites=[site_a])
+    fill(workspace, 1_000)
+    sql, params = ranked_search_sql([workspace.pk], "check", 100)  # 125 name prefixes
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    [line] = [line for line in plan.splitlines() if "substring_candidates" in line]
+    assert "never executed" in line, plan
+    sql, params = ranked_search_sql([workspace.pk], "heck", 100)  # no prefix: it runs
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    [line] = [line for line in plan.splitlines() if "substring_candidates" in line]
+    assert "never executed" not in line, plan
