@@ -294,18 +294,17 @@ _COLUMNS = (
 _ANSWER = "external_id, name, url, avatar_url, updated"
 _TABLE = '"incidents_container"'
 _NAME_KEY = 'LOWER(c.name) COLLATE "C"'
-_ID_KEY = 'LOWER(c.external_id) COLLATE "C"'
 _ID = 'c.external_id COLLATE "C"'
 
 
-def _walk_sql(key: str, walk: int, workspaces: str) -> str:
-    """The first containers of the site's workspaces whose `key` starts with a LIKE pattern:
-    one index range, walked in key order and stopped at the limit (parameters: the
-    workspace pks, the pattern, the limit)."""
+def _walk_sql(kind: str, walk: int, workspaces: str) -> str:
+    """The containers of the first `limit` ids that `incidents_container_{kind}_walk()`
+    (migration 0017) answers, as rank `walk` (parameters: the query, the workspace pks as an
+    array, the limit, the workspace pks again)."""
     return (
-        f"(SELECT {walk} AS walk, {_COLUMNS} FROM {_TABLE} c "  # noqa: S608 (fixed text, values bound)
-        f"WHERE c.workspace_id IN ({workspaces}) AND {key} LIKE LOWER(%s) "
-        f"ORDER BY {key}, {_ID} LIMIT %s)"
+        f"SELECT {walk} AS walk, {_COLUMNS} FROM {_TABLE} c WHERE c.id = ANY(ARRAY("  # noqa: S608 (fixed text, values bound)
+        f"SELECT incidents_container_{kind}_walk(LOWER(%s), %s::bigint[], %s))) "
+        f"AND c.workspace_id IN ({workspaces})"
     )
 
 
@@ -313,8 +312,9 @@ def ranked_search_sql(workspace_pks: list[int], query: str, limit: int) -> tuple
     """searchContainers on PostgreSQL as one statement and its parameters (every value bound:
     the query is never part of the SQL text). Rows: `_ANSWER`, best first.
 
-    The exact and prefix ranks are two index walks (name key, id key) in one CTE. The
-    substring candidates (`incidents_container_substring_candidates()`, migration 0013) are
+    The exact and prefix ranks are two index walks (name key, id key; the functions of
+    migration 0017, which always read the index range in order) in one CTE. The substring
+    candidates (`incidents_container_substring_candidates()`, migration 0013) are
     asked for only under a one-time filter on how many containers the walks found, so the
     function does not run when the prefixes fill every place; they are read by primary key.
     Each container keeps its best rank (0 exact, 1 name prefix, 2 id prefix, 3 substring).
@@ -327,8 +327,7 @@ def ranked_search_sql(workspace_pks: list[int], query: str, limit: int) -> tuple
             f"ORDER BY {_NAME_KEY}, {_ID} LIMIT %s) AS listing"
         )
         return sql, [*workspace_pks, limit]
-    escaped = connections["default"].ops.prep_for_like_query(query)
-    params: list[Any] = [*workspace_pks, f"{escaped}%", limit] * 2
+    params: list[Any] = [query, workspace_pks, limit, *workspace_pks] * 2
     found = "SELECT * FROM walks"
     if len(query) >= SUBSTRING_MIN_LENGTH:
         found += (
@@ -338,10 +337,11 @@ def ranked_search_sql(workspace_pks: list[int], query: str, limit: int) -> tuple
             "WHERE (SELECT count(DISTINCT id) FROM walks) < %s)) "
             f"AND c.workspace_id IN ({workspaces})"
         )
-        params += [f"%{escaped}%", workspace_pks, SUBSTRING_CANDIDATES, limit, *workspace_pks]
+        pattern = f"%{connections['default'].ops.prep_for_like_query(query)}%"
+        params += [pattern, workspace_pks, SUBSTRING_CANDIDATES, limit, *workspace_pks]
     sql = (
-        f"WITH walks AS MATERIALIZED ({_walk_sql(_NAME_KEY, 1, workspaces)} UNION ALL "  # noqa: S608 (fixed text, values bound)
-        f"{_walk_sql(_ID_KEY, 2, workspaces)}), "
+        f"WITH walks AS MATERIALIZED ({_walk_sql('name', 1, workspaces)} UNION ALL "  # noqa: S608 (fixed text, values bound)
+        f"{_walk_sql('id', 2, workspaces)}), "
         f"best AS (SELECT DISTINCT ON (id) * FROM ({found}) AS f ORDER BY id, walk) "
         f"SELECT {_ANSWER} FROM best, LATERAL (SELECT CASE WHEN walk < 3 AND "
         "(name_key = LOWER(%s) OR id_key = LOWER(%s)) THEN 0 ELSE walk END AS rank) AS r "

@@ -50,6 +50,10 @@ def fill(workspace, count: int, id_prefix: str = "svc") -> None:
         cursor.execute(f"ANALYZE {TABLE}")
 
 
+def container_statements(captured) -> list[str]:
+    return [q["sql"] for q in captured.captured_queries if TABLE in q["sql"]]
+
+
 def explained(sql: str) -> str:
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN {sql}")
@@ -153,6 +157,23 @@ def test_substring_candidates_stay_in_the_workspaces_given(site_a):
     assert [c.workspace_id for c in found] == [mine.pk] * 3
 
 
+def function_plan(function: str, arguments: dict[str, str]) -> str:
+    """EXPLAIN of a search function's body, with the function's own settings and arguments."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT prosrc, proconfig FROM pg_proc WHERE proname = %s", [function])
+        [(body, settings)] = cursor.fetchall()
+    for name, value in arguments.items():
+        body = body.replace(name, value)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for setting in settings:
+                name, value = setting.split("=")
+                cursor.execute(f"SET LOCAL {name} = {value}")
+        plan = explained(body)
+        transaction.set_rollback(True)
+    return plan
+
+
 @pytest.mark.postgres
 @postgres_only
 def test_one_letter_query_never_scans_the_container_table(site_a):
@@ -162,16 +183,41 @@ def test_one_letter_query_never_scans_the_container_table(site_a):
         with CaptureQueriesContext(connection) as captured:
             found = search_containers(site_a, query)
         assert found or query == "x"
-        statements = [q["sql"] for q in captured.captured_queries if f'FROM "{TABLE}"' in q["sql"]]
-        [sql] = statements  # both walks, name and id prefixes, in one UNION ALL
+        [sql] = container_statements(captured)  # both walks in one statement, no substrings
+        assert "substring_candidates" not in sql
         plan = explained(sql)
         assert f"Seq Scan on {TABLE}" not in plan, (query, plan)
-        assert "Index Scan using incidents_container_name_key" in plan, (query, plan)
-        assert "Index Scan using incidents_container_id_key" in plan, (query, plan)
+        assert "Index Scan using incidents_container_pkey" in plan, (query, plan)
+    for kind, index in [
+        ("name", "incidents_container_name_key"),
+        ("id", "incidents_container_id_key"),
+    ]:
+        plan = function_plan(
+            f"incidents_container_{kind}_walk",
+            {
+                "workspace_ids": f"ARRAY[{workspace.pk}]::bigint[]",
+                "prefix": "'c'",
+                "LIMIT n": "LIMIT 100",
+            },
+        )
+        assert f"Index Scan using {index}" in plan, (kind, plan)
+        assert f"Seq Scan on {TABLE}" not in plan, (kind, plan)
+        assert "Sort" not in plan and "Bitmap" not in plan, (kind, plan)
 
 
-def container_statements(captured) -> list[str]:
-    return [q["sql"] for q in captured.captured_queries if TABLE in q["sql"]]
+@postgres_only
+def test_prefix_walks_always_read_the_key_index_in_order(site_a):
+    # Inline, a long prefix whose range the planner underestimates may be read whole as a
+    # bitmap and sorted; the walk functions forbid bitmaps and sorts for themselves.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT proname, proconfig FROM pg_proc WHERE proname LIKE %s",
+            ["incidents_container_%_walk"],
+        )
+        settings = dict(cursor.fetchall())
+    assert set(settings) == {"incidents_container_name_walk", "incidents_container_id_walk"}
+    for config in settings.values():
+        assert set(config) == {"enable_bitmapscan=off", "enable_sort=off"}
 
 
 @postgres_only
