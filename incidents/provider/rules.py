@@ -225,8 +225,9 @@ def substring_matches(
     """`containers` (of `workspace_pks`) whose name or id contains `query`, among the first
     `candidates` found, in name key order.
 
-    On PostgreSQL the candidates come from `incidents_container_substring_candidates()`
-    (migration 0013), which may use only the trigram indexes: given a LIMIT, the planner would
+    On PostgreSQL (where searchContainers itself runs `ranked_search_sql`) the candidates
+    come from `incidents_container_trigram_candidates()` (migrations 0013 and 0017), which may
+    use only the trigram indexes: given a LIMIT, the planner would
     rather read the table in order until enough rows match, which assumes matches spread evenly;
     when they are bunched (the ids `svc-2…` sit in one stretch of the table) it reads hundreds
     of thousands of rows. Prefix matches are not excluded here but by the caller: a
@@ -237,7 +238,7 @@ def substring_matches(
     if connection.vendor == "postgresql":
         pattern = f"%{connection.ops.prep_for_like_query(query)}%"
         found = RawSQL(
-            "SELECT incidents_container_substring_candidates(%s, %s::bigint[], %s)",
+            "SELECT incidents_container_trigram_candidates(%s, %s::bigint[], %s)",
             (pattern, workspace_pks, candidates),
         )
     else:
@@ -314,7 +315,7 @@ def ranked_search_sql(workspace_pks: list[int], query: str, limit: int) -> tuple
 
     The exact and prefix ranks are two index walks (name key, id key; the functions of
     migration 0017, which always read the index range in order) in one CTE. The substring
-    candidates (`incidents_container_substring_candidates()`, migration 0013) are
+    candidates (`incidents_container_substring_candidates()`, migration 0017) are
     asked for only under a one-time filter on how many containers the walks found, so the
     function does not run when the prefixes fill every place; they are read by primary key.
     Each container keeps its best rank (0 exact, 1 name prefix, 2 id prefix, 3 substring).
@@ -333,12 +334,12 @@ def ranked_search_sql(workspace_pks: list[int], query: str, limit: int) -> tuple
         found += (
             f" UNION ALL SELECT 3, {_COLUMNS} FROM {_TABLE} c WHERE c.id = ANY(ARRAY("  # noqa: S608 (fixed text, values bound)
             "SELECT s.id FROM incidents_container_substring_candidates("
-            "%s, %s::bigint[], %s + (SELECT count(*) FROM walks)::integer) AS s(id) "
+            "%s, %s::bigint[], %s + (SELECT count(*) FROM walks)::integer, %s) AS s(id) "
             "WHERE (SELECT count(DISTINCT id) FROM walks) < %s)) "
             f"AND c.workspace_id IN ({workspaces})"
         )
         pattern = f"%{connections['default'].ops.prep_for_like_query(query)}%"
-        params += [pattern, workspace_pks, SUBSTRING_CANDIDATES, limit, *workspace_pks]
+        params += [pattern, workspace_pks, SUBSTRING_CANDIDATES, limit, limit, *workspace_pks]
     sql = (
         f"WITH walks AS MATERIALIZED ({_walk_sql('name', 1, workspaces)} UNION ALL "  # noqa: S608 (fixed text, values bound)
         f"{_walk_sql('id', 2, workspaces)}), "

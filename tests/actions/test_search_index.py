@@ -121,13 +121,13 @@ def test_listing_by_name_walks_the_name_index_on_both_databases(site_a):
 
 
 @postgres_only
-def test_substring_candidates_come_from_the_trigram_indexes(site_a):
+def test_trigram_candidates_come_from_the_trigram_indexes(site_a):
     workspace = make_workspace("ws-big", sites=[site_a])
     fill(workspace, 20_000)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT prosrc, proconfig FROM pg_proc "
-            "WHERE proname = 'incidents_container_substring_candidates'"
+            "WHERE proname = 'incidents_container_trigram_candidates'"
         )
         [(body, settings)] = cursor.fetchall()
     assert set(settings) == {"enable_seqscan=off", "enable_indexscan=off"}
@@ -247,3 +247,54 @@ def test_substring_candidates_are_not_searched_when_prefixes_fill_every_place(si
         plan = "\n".join(row[0] for row in cursor.fetchall())
     [line] = [line for line in plan.splitlines() if "substring_candidates" in line]
     assert "never executed" not in line, plan
+
+
+def candidates(pattern: str, workspace, n: int, wanted: int) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT incidents_container_substring_candidates(%s, %s::bigint[], %s, %s)",
+            [pattern, [workspace.pk], n, wanted],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+@postgres_only
+def test_substring_candidates_of_a_common_query_come_from_a_bounded_probe(site_a):
+    workspace = make_workspace("ws-probe", sites=[site_a])
+    fill(workspace, 5_000)  # "-eu " is in every name
+    found = candidates("%-EU %", workspace, 1_000, 100)
+    assert 100 <= len(found) <= 1_000
+    # The probe read the first containers by primary key, at most 2 x 100 / 100% of them.
+    first = sorted(Container.objects.filter(workspace=workspace).values_list("pk", flat=True))
+    assert set(found) <= set(first[:200])
+
+
+@postgres_only
+def test_substring_candidates_beyond_the_probe_come_from_the_trigram_indexes(site_a):
+    # The statistics expect "ared cach" in a tenth of the containers, so the probe reads the
+    # first 2,000 by primary key; they hold none, and the trigram indexes find them all.
+    workspace = make_workspace("ws-bunched", sites=[site_a])
+    fill(workspace, 4_500)
+    Container.objects.bulk_create(
+        Container(
+            workspace=workspace,
+            external_id=f"late-{n}",
+            name=f"Shared cache {n}",
+            url=f"https://ops.example.com/late/{n}",
+        )
+        for n in range(500)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT gin_clean_pending_list('incidents_container_name_trgm'::regclass)")
+        cursor.execute(f"ANALYZE {TABLE}")
+    found = candidates("%ARED CACH%", workspace, 1_000, 100)
+    assert len(found) == 500
+    assert len(search_containers(site_a, "ared cach")) == 100
+
+
+@postgres_only
+def test_substring_candidates_of_a_rare_query_are_complete(site_a):
+    workspace = make_workspace("ws-rare", sites=[site_a])
+    fill(workspace, 5_000)
+    assert len(candidates("%-EU 0424%", workspace, 1_000, 100)) == 10  # 04240 … 04249
+    assert candidates("%ZEBRA%", workspace, 1_000, 100) == []
