@@ -298,3 +298,16 @@ def test_substring_candidates_of_a_rare_query_are_complete(site_a):
     fill(workspace, 5_000)
     assert len(candidates("%-EU 0424%", workspace, 1_000, 100)) == 10  # 04240 … 04249
     assert candidates("%ZEBRA%", workspace, 1_000, 100) == []
+
+
+@pytest.mark.parametrize("query", ["o'r\\%_", "'; SELECT 1; --", "\\\\x"])
+def test_substring_search_with_quotes_and_escapes_on_analysed_table(site_a, query):
+    # On PostgreSQL the candidates function quotes the pattern into its EXPLAIN (format %L).
+    workspace = make_workspace("ws-quotes", sites=[site_a])
+    fill(workspace, 500)
+    Container.objects.create(
+        workspace=workspace, external_id="quoted", name=f"x {query} y", url="https://e.com/q"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {TABLE}")
+    assert [c["id"] for c in search_containers(site_a, query)] == ["quoted"]
