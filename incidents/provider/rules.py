@@ -225,8 +225,9 @@ def substring_matches(
     """`containers` (of `workspace_pks`) whose name or id contains `query`, among the first
     `candidates` found, in name key order.
 
-    On PostgreSQL the candidates come from `incidents_container_substring_candidates()`
-    (migration 0013), which may use only the trigram indexes: given a LIMIT, the planner would
+    On PostgreSQL (where searchContainers itself runs `ranked_search_sql`) the candidates
+    come from `incidents_container_trigram_candidates()` (migrations 0013 and 0017), which may
+    use only the trigram indexes: given a LIMIT, the planner would
     rather read the table in order until enough rows match, which assumes matches spread evenly;
     when they are bunched (the ids `svc-2…` sit in one stretch of the table) it reads hundreds
     of thousands of rows. Prefix matches are not excluded here but by the caller: a
@@ -237,7 +238,7 @@ def substring_matches(
     if connection.vendor == "postgresql":
         pattern = f"%{connection.ops.prep_for_like_query(query)}%"
         found = RawSQL(
-            "SELECT incidents_container_substring_candidates(%s, %s::bigint[], %s)",
+            "SELECT incidents_container_trigram_candidates(%s, %s::bigint[], %s)",
             (pattern, workspace_pks, candidates),
         )
     else:
@@ -253,7 +254,7 @@ def ranked_containers(
     workspace_pks: list[int], query: str, limit: int = SEARCH_RESULTS_MAX
 ) -> list[Container]:
     """At most `limit` containers of these workspaces matching `query`, best first
-    (docs/actions.md):
+    (docs/actions.md), with the ORM: SQLite's way (PostgreSQL's is `ranked_search_sql`).
 
     exact matches of a name or id; then name prefixes, by name; then id prefixes, by id; then,
     for queries of SUBSTRING_MIN_LENGTH characters or more, other substrings, by name. Each
@@ -283,6 +284,82 @@ def ranked_containers(
     return list(ranked.values())[:limit]
 
 
+#: The columns a PostgreSQL search statement reads per container: searchContainers' fields
+#: (the date already in RFC 3339, UTC, milliseconds truncated, as
+#: `incidents.sync.payloads.rfc3339`), then the two search keys.
+_COLUMNS = (
+    "c.id, c.external_id, c.name, c.url, c.avatar_url, "
+    "to_char(c.last_updated AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS updated, "
+    'LOWER(c.name) COLLATE "C" AS name_key, LOWER(c.external_id) COLLATE "C" AS id_key'
+)
+_ANSWER = "external_id, name, url, avatar_url, updated"
+_TABLE = '"incidents_container"'
+_NAME_KEY = 'LOWER(c.name) COLLATE "C"'
+_ID = 'c.external_id COLLATE "C"'
+
+
+def _walk_sql(kind: str, walk: int, workspaces: str) -> str:
+    """The containers of the first `limit` ids that `incidents_container_{kind}_walk()`
+    (migration 0017) answers, as rank `walk` (parameters: the query, the workspace pks as an
+    array, the limit, the workspace pks again)."""
+    return (
+        f"SELECT {walk} AS walk, {_COLUMNS} FROM {_TABLE} c WHERE c.id = ANY(ARRAY("  # noqa: S608 (fixed text, values bound)
+        f"SELECT incidents_container_{kind}_walk(LOWER(%s), %s::bigint[], %s))) "
+        f"AND c.workspace_id IN ({workspaces})"
+    )
+
+
+def ranked_search_sql(workspace_pks: list[int], query: str, limit: int) -> tuple[str, list[Any]]:
+    """searchContainers on PostgreSQL as one statement and its parameters (every value bound:
+    the query is never part of the SQL text). Rows: `_ANSWER`, best first.
+
+    The exact and prefix ranks are two index walks (name key, id key; the functions of
+    migration 0017, which always read the index range in order) in one CTE. The substring
+    candidates (`incidents_container_substring_candidates()`, migration 0017) are
+    asked for only under a one-time filter on how many containers the walks found, so the
+    function does not run when the prefixes fill every place; they are read by primary key.
+    Each container keeps its best rank (0 exact, 1 name prefix, 2 id prefix, 3 substring).
+    """
+    workspaces = ", ".join(["%s"] * len(workspace_pks))
+    if not query:
+        sql = (
+            f"SELECT {_ANSWER} FROM (SELECT {_COLUMNS} FROM {_TABLE} c "  # noqa: S608 (fixed text, values bound)
+            f"WHERE c.workspace_id IN ({workspaces}) "
+            f"ORDER BY {_NAME_KEY}, {_ID} LIMIT %s) AS listing"
+        )
+        return sql, [*workspace_pks, limit]
+    params: list[Any] = [query, workspace_pks, limit, *workspace_pks] * 2
+    found = "SELECT * FROM walks"
+    if len(query) >= SUBSTRING_MIN_LENGTH:
+        found += (
+            f" UNION ALL SELECT 3, {_COLUMNS} FROM {_TABLE} c WHERE c.id = ANY(ARRAY("  # noqa: S608 (fixed text, values bound)
+            "SELECT s.id FROM incidents_container_substring_candidates("
+            "%s, %s::bigint[], %s + (SELECT count(*) FROM walks)::integer, %s) AS s(id) "
+            "WHERE (SELECT count(DISTINCT id) FROM walks) < %s)) "
+            f"AND c.workspace_id IN ({workspaces})"
+        )
+        pattern = f"%{connections['default'].ops.prep_for_like_query(query)}%"
+        params += [pattern, workspace_pks, SUBSTRING_CANDIDATES, limit, limit, *workspace_pks]
+    sql = (
+        f"WITH walks AS MATERIALIZED ({_walk_sql('name', 1, workspaces)} UNION ALL "  # noqa: S608 (fixed text, values bound)
+        f"{_walk_sql('id', 2, workspaces)}), "
+        f"best AS (SELECT DISTINCT ON (id) * FROM ({found}) AS f ORDER BY id, walk) "
+        f"SELECT {_ANSWER} FROM best, LATERAL (SELECT CASE WHEN walk < 3 AND "
+        "(name_key = LOWER(%s) OR id_key = LOWER(%s)) THEN 0 ELSE walk END AS rank) AS r "
+        'ORDER BY r.rank, CASE WHEN r.rank = 2 THEN id_key ELSE name_key END COLLATE "C", '
+        'external_id COLLATE "C" LIMIT %s'
+    )
+    return sql, [*params, query, query, limit]
+
+
+def _site_workspace_pks(installation, workspace_id: str | None) -> list[int]:
+    """The pks of the workspaces linked to this site (only `workspace_id`'s, when given)."""
+    links = WorkspaceLink.objects.filter(installation=installation)
+    if workspace_id is not None:
+        links = links.filter(workspace__external_id=workspace_id)
+    return list(links.values_list("workspace_id", flat=True))
+
+
 def search_containers(
     installation,
     query: str | None,
@@ -301,15 +378,26 @@ def search_containers(
             raise InvalidInput(f"workspaceId {problem}", field="workspaceId")
         if not _SAFE_ID.match(workspace_id):
             return []
-    workspaces = linked_workspaces(installation)
-    if workspace_id is not None:
-        workspaces = workspaces.filter(external_id=workspace_id)
-    workspace_pks = list(workspaces.values_list("pk", flat=True))
+    workspace_pks = _site_workspace_pks(installation, workspace_id)
     if not workspace_pks:
         return []
     limit = max(1, min(int(limit), SEARCH_RESULTS_MAX))
-    ranked = ranked_containers(workspace_pks, query, limit)
-    return [container_to_jira(container) for container in ranked]
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        return [
+            container_to_jira(container)
+            for container in ranked_containers(workspace_pks, query, limit)
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(*ranked_search_sql(workspace_pks, query, limit))
+        rows = cursor.fetchall()
+    answer = []
+    for external_id, name, url, avatar_url, last_updated in rows:
+        container = {"id": external_id, "name": name, "url": url, "lastUpdatedDate": last_updated}
+        if avatar_url:
+            container["avatarUrl"] = avatar_url
+        answer.append(container)
+    return answer
 
 
 def in_workspaces(containers: QuerySet[Container], workspace_pks: list[int]) -> QuerySet:

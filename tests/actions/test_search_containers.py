@@ -1,5 +1,7 @@
 """searchContainers: GET ?searchQuery=&workspaceId= → the calling site's matching containers."""
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 from django.db import connection
 
@@ -10,6 +12,7 @@ from incidents.provider.rules import (
     InvalidInput,
     search_containers,
 )
+from incidents.sync.payloads import rfc3339
 
 from .support import SEARCH, call, make_container, make_workspace
 
@@ -269,3 +272,48 @@ def test_post_is_not_allowed(client, world):
     response = call(client, world["a"], "POST", SEARCH, body={"searchQuery": "x"})
     assert response.status_code == 405
     assert response.json()["error"] == "method_not_allowed"
+
+
+def test_avatar_url_is_answered_only_when_set(site_a):
+    workspace = make_workspace("ws-avatar", sites=[site_a])
+    make_container(workspace, "with", "With avatar", avatar_url="https://ops.example.com/a.png")
+    make_container(workspace, "without", "Without avatar")
+    with_avatar, without = search_containers(site_a, "wit")
+    assert with_avatar["avatarUrl"] == "https://ops.example.com/a.png"
+    assert "avatarUrl" not in without
+
+
+def test_last_updated_date_is_utc_with_milliseconds_truncated(site_a):
+    workspace = make_workspace("ws-dates", sites=[site_a])
+    container = make_container(workspace, "dated", "Dated")
+    moment = datetime(2026, 3, 4, 5, 6, 7, 999_999, tzinfo=timezone(timedelta(hours=2)))
+    type(container).objects.filter(pk=container.pk).update(last_updated=moment)
+    for query in ["", "dat", "ate"]:  # listing, prefix, substring
+        [found] = search_containers(site_a, query)
+        assert found["lastUpdatedDate"] == "2026-03-04T03:06:07.999Z", query
+        assert found["lastUpdatedDate"] == rfc3339(moment)
+
+
+def test_a_container_matching_several_ranks_is_answered_once_at_its_best(site_a):
+    workspace = make_workspace("ws-once", sites=[site_a])
+    make_container(workspace, "cache", "Cache")  # exact name and id
+    make_container(workspace, "cache-eu", "cache eu")  # name and id prefix
+    make_container(workspace, "x-cache", "cache x")  # name prefix, id substring
+    make_container(workspace, "cache-us", "US cache")  # id prefix, name substring
+    assert ids(search_containers(site_a, "CACHE")) == ["cache", "cache-eu", "x-cache", "cache-us"]
+
+
+def test_substring_fill_only_counts_containers_the_prefixes_found_once(site_a):
+    # Both walks find the same 3 containers: 3 places are taken, not 6, so 2 are filled.
+    workspace = make_workspace("ws-fill-once", sites=[site_a])
+    for n in range(3):
+        make_container(workspace, f"pay-{n}", f"Pay {n}")
+    for n in range(3):
+        make_container(workspace, f"svc-{n}", f"Repay {n}")
+    assert ids(search_containers(site_a, "pay", limit=5)) == [
+        "pay-0",
+        "pay-1",
+        "pay-2",
+        "svc-0",
+        "svc-1",
+    ]

@@ -9,6 +9,7 @@ from incidents.models import Container
 from incidents.provider.rules import (
     in_workspaces,
     prefix_matches,
+    ranked_search_sql,
     search_containers,
     searchable,
     substring_matches,
@@ -47,6 +48,10 @@ def fill(workspace, count: int, id_prefix: str = "svc") -> None:
             for name in sorted(TRIGRAM_INDEXES):
                 cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [name])
         cursor.execute(f"ANALYZE {TABLE}")
+
+
+def container_statements(captured) -> list[str]:
+    return [q["sql"] for q in captured.captured_queries if TABLE in q["sql"]]
 
 
 def explained(sql: str) -> str:
@@ -116,13 +121,13 @@ def test_listing_by_name_walks_the_name_index_on_both_databases(site_a):
 
 
 @postgres_only
-def test_substring_candidates_come_from_the_trigram_indexes(site_a):
+def test_trigram_candidates_come_from_the_trigram_indexes(site_a):
     workspace = make_workspace("ws-big", sites=[site_a])
     fill(workspace, 20_000)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT prosrc, proconfig FROM pg_proc "
-            "WHERE proname = 'incidents_container_substring_candidates'"
+            "WHERE proname = 'incidents_container_trigram_candidates'"
         )
         [(body, settings)] = cursor.fetchall()
     assert set(settings) == {"enable_seqscan=off", "enable_indexscan=off"}
@@ -152,6 +157,23 @@ def test_substring_candidates_stay_in_the_workspaces_given(site_a):
     assert [c.workspace_id for c in found] == [mine.pk] * 3
 
 
+def function_plan(function: str, arguments: dict[str, str]) -> str:
+    """EXPLAIN of a search function's body, with the function's own settings and arguments."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT prosrc, proconfig FROM pg_proc WHERE proname = %s", [function])
+        [(body, settings)] = cursor.fetchall()
+    for name, value in arguments.items():
+        body = body.replace(name, value)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            for setting in settings:
+                name, value = setting.split("=")
+                cursor.execute(f"SET LOCAL {name} = {value}")
+        plan = explained(body)
+        transaction.set_rollback(True)
+    return plan
+
+
 @pytest.mark.postgres
 @postgres_only
 def test_one_letter_query_never_scans_the_container_table(site_a):
@@ -161,9 +183,131 @@ def test_one_letter_query_never_scans_the_container_table(site_a):
         with CaptureQueriesContext(connection) as captured:
             found = search_containers(site_a, query)
         assert found or query == "x"
-        statements = [q["sql"] for q in captured.captured_queries if f'FROM "{TABLE}"' in q["sql"]]
-        [sql] = statements  # both walks, name and id prefixes, in one UNION ALL
+        [sql] = container_statements(captured)  # both walks in one statement, no substrings
+        assert "substring_candidates" not in sql
         plan = explained(sql)
         assert f"Seq Scan on {TABLE}" not in plan, (query, plan)
-        assert "Index Scan using incidents_container_name_key" in plan, (query, plan)
-        assert "Index Scan using incidents_container_id_key" in plan, (query, plan)
+        assert "Index Scan using incidents_container_pkey" in plan, (query, plan)
+    for kind, index in [
+        ("name", "incidents_container_name_key"),
+        ("id", "incidents_container_id_key"),
+    ]:
+        plan = function_plan(
+            f"incidents_container_{kind}_walk",
+            {
+                "workspace_ids": f"ARRAY[{workspace.pk}]::bigint[]",
+                "prefix": "'c'",
+                "LIMIT n": "LIMIT 100",
+            },
+        )
+        assert f"Index Scan using {index}" in plan, (kind, plan)
+        assert f"Seq Scan on {TABLE}" not in plan, (kind, plan)
+        assert "Sort" not in plan and "Bitmap" not in plan, (kind, plan)
+
+
+@postgres_only
+def test_prefix_walks_always_read_the_key_index_in_order(site_a):
+    # Inline, a long prefix whose range the planner underestimates may be read whole as a
+    # bitmap and sorted; the walk functions forbid bitmaps and sorts for themselves.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT proname, proconfig FROM pg_proc WHERE proname LIKE %s",
+            ["incidents_container_%_walk"],
+        )
+        settings = dict(cursor.fetchall())
+    assert set(settings) == {"incidents_container_name_walk", "incidents_container_id_walk"}
+    for config in settings.values():
+        assert set(config) == {"enable_bitmapscan=off", "enable_sort=off"}
+
+
+@postgres_only
+def test_search_is_one_statement_after_the_workspace_lookup_on_postgresql(site_a):
+    workspace = make_workspace("ws-one", sites=[site_a])
+    fill(workspace, 300)
+    for query in ["", "c", "check", "-db-e", "zebra", "svc-00042"]:
+        with CaptureQueriesContext(connection) as captured:
+            search_containers(site_a, query)
+        assert len(captured.captured_queries) == 2, query  # the site's workspaces, the search
+        assert len(container_statements(captured)) == 1, query
+
+
+@postgres_only
+def test_substring_candidates_are_not_searched_when_prefixes_fill_every_place(site_a):
+    workspace = make_workspace("ws-full", sites=[site_a])
+    fill(workspace, 1_000)
+    sql, params = ranked_search_sql([workspace.pk], "check", 100)  # 125 name prefixes
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    [line] = [line for line in plan.splitlines() if "substring_candidates" in line]
+    assert "never executed" in line, plan
+    sql, params = ranked_search_sql([workspace.pk], "heck", 100)  # no prefix: it runs
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    [line] = [line for line in plan.splitlines() if "substring_candidates" in line]
+    assert "never executed" not in line, plan
+
+
+def candidates(pattern: str, workspace, n: int, wanted: int) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT incidents_container_substring_candidates(%s, %s::bigint[], %s, %s)",
+            [pattern, [workspace.pk], n, wanted],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+@postgres_only
+def test_substring_candidates_of_a_common_query_come_from_a_bounded_probe(site_a):
+    workspace = make_workspace("ws-probe", sites=[site_a])
+    fill(workspace, 5_000)  # "-eu " is in every name
+    found = candidates("%-EU %", workspace, 1_000, 100)
+    assert 100 <= len(found) <= 1_000
+    # The probe read the first containers by primary key, at most 2 x 100 / 100% of them.
+    first = sorted(Container.objects.filter(workspace=workspace).values_list("pk", flat=True))
+    assert set(found) <= set(first[:200])
+
+
+@postgres_only
+def test_substring_candidates_beyond_the_probe_come_from_the_trigram_indexes(site_a):
+    # The statistics expect "ared cach" in a tenth of the containers, so the probe reads the
+    # first 2,000 by primary key; they hold none, and the trigram indexes find them all.
+    workspace = make_workspace("ws-bunched", sites=[site_a])
+    fill(workspace, 4_500)
+    Container.objects.bulk_create(
+        Container(
+            workspace=workspace,
+            external_id=f"late-{n}",
+            name=f"Shared cache {n}",
+            url=f"https://ops.example.com/late/{n}",
+        )
+        for n in range(500)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT gin_clean_pending_list('incidents_container_name_trgm'::regclass)")
+        cursor.execute(f"ANALYZE {TABLE}")
+    found = candidates("%ARED CACH%", workspace, 1_000, 100)
+    assert len(found) == 500
+    assert len(search_containers(site_a, "ared cach")) == 100
+
+
+@postgres_only
+def test_substring_candidates_of_a_rare_query_are_complete(site_a):
+    workspace = make_workspace("ws-rare", sites=[site_a])
+    fill(workspace, 5_000)
+    assert len(candidates("%-EU 0424%", workspace, 1_000, 100)) == 10  # 04240 … 04249
+    assert candidates("%ZEBRA%", workspace, 1_000, 100) == []
+
+
+@pytest.mark.parametrize("query", ["o'r\\%_", "'; SELECT 1; --", "\\\\x"])
+def test_substring_search_with_quotes_and_escapes_on_analysed_table(site_a, query):
+    # On PostgreSQL the candidates function quotes the pattern into its EXPLAIN (format %L).
+    workspace = make_workspace("ws-quotes", sites=[site_a])
+    fill(workspace, 500)
+    Container.objects.create(
+        workspace=workspace, external_id="quoted", name=f"x {query} y", url="https://e.com/q"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {TABLE}")
+    assert [c["id"] for c in search_containers(site_a, query)] == ["quoted"]
