@@ -226,7 +226,7 @@ def substring_matches(
     `candidates` found, in name key order.
 
     On PostgreSQL (where searchContainers itself runs `ranked_search_sql`) the candidates
-    come from `incidents_container_trigram_candidates()` (migrations 0013 and 0017), which may
+    come from `incidents_container_trigram_candidates()` (migrations 0013 and 0018), which may
     use only the trigram indexes: given a LIMIT, the planner would
     rather read the table in order until enough rows match, which assumes matches spread evenly;
     when they are bunched (the ids `svc-2…` sit in one stretch of the table) it reads hundreds
@@ -300,7 +300,7 @@ _ID = 'c.external_id COLLATE "C"'
 
 def _walk_sql(kind: str, walk: int, workspaces: str) -> str:
     """The containers of the first `limit` ids that `incidents_container_{kind}_walk()`
-    (migration 0017) answers, as rank `walk` (parameters: the query, the workspace pks as an
+    (migration 0018) answers, as rank `walk` (parameters: the query, the workspace pks as an
     array, the limit, the workspace pks again)."""
     return (
         f"SELECT {walk} AS walk, {_COLUMNS} FROM {_TABLE} c WHERE c.id = ANY(ARRAY("  # noqa: S608 (fixed text, values bound)
@@ -314,8 +314,8 @@ def ranked_search_sql(workspace_pks: list[int], query: str, limit: int) -> tuple
     the query is never part of the SQL text). Rows: `_ANSWER`, best first.
 
     The exact and prefix ranks are two index walks (name key, id key; the functions of
-    migration 0017, which always read the index range in order) in one CTE. The substring
-    candidates (`incidents_container_substring_candidates()`, migration 0017) are
+    migration 0018, which always read the index range in order) in one CTE. The substring
+    candidates (`incidents_container_substring_candidates()`, migration 0018) are
     asked for only under a one-time filter on how many containers the walks found, so the
     function does not run when the prefixes fill every place; they are read by primary key.
     Each container keeps its best rank (0 exact, 1 name prefix, 2 id prefix, 3 substring).

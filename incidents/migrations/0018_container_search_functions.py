@@ -150,6 +150,6 @@ def drop_functions(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("incidents", "0016_sync_site_due_index")]
+    dependencies = [("incidents", "0017_outbox_fillfactor")]
 
     operations = [migrations.RunPython(create_functions, drop_functions, elidable=False)]
