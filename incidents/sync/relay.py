@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, connections, models, transaction
@@ -144,27 +145,21 @@ def claim(
     workers skip them."""
     now = timezone.now()
     candidates = SyncState.objects.to_verify(now) if tombstones else SyncState.objects.due(now)
-    with transaction.atomic():
-        rows = list(
-            candidates.filter(installation_id=installation_id, kind=kind)
-            .order_by("changed_at", "id")
-            .select_for_update(skip_locked=True)
-            .values_list(
-                "id",
-                "external_id",
-                "change_token",
-                "attempts",
-                "present_in_jira",
-                "withheld",
-                "synced_at",
-                "error",
-            )[:limit]
-        )
-        if rows:
-            SyncState.objects.filter(id__any=[r[0] for r in rows]).update(
-                claimed_until=now + timedelta(seconds=config.lease_seconds),
-                claimed_by=worker_id[:64],
-            )
+    chosen = (
+        candidates.filter(installation_id=installation_id, kind=kind)
+        .order_by("changed_at", "id")
+        .select_for_update(skip_locked=True)
+    )
+    lease = (now + timedelta(seconds=config.lease_seconds), worker_id[:64])
+    if connection.vendor == "postgresql":
+        rows = _lease_returning(chosen.values("id")[:limit], lease)
+    else:
+        with transaction.atomic():
+            rows = list(chosen.values_list(*CLAIMED_FIELDS)[:limit])
+            if rows:
+                SyncState.objects.filter(id__any=[r[0] for r in rows]).update(
+                    claimed_until=lease[0], claimed_by=lease[1]
+                )
     return [
         Claimed(
             r[0],
@@ -180,6 +175,47 @@ def claim(
         )
         for r in rows
     ]
+
+
+#: What a claim reads of each row, in `Claimed`'s order (and then the order of the claim).
+CLAIMED_FIELDS = (
+    "id",
+    "external_id",
+    "change_token",
+    "attempts",
+    "present_in_jira",
+    "withheld",
+    "synced_at",
+    "error",
+)
+
+
+def _lease_returning(chosen: models.QuerySet, lease: tuple[datetime, str]) -> list[tuple]:
+    """Lease the chosen rows and read them in one statement (PostgreSQL):
+    `UPDATE … FROM (SELECT id … FOR UPDATE SKIP LOCKED LIMIT n) RETURNING …`, in the order
+    chosen. One statement where selecting and then updating takes two, and the ids need not
+    travel back and forth."""
+    meta = SyncState._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    pk = quote(_column(meta.pk.name))
+    with transaction.atomic():  # Django compiles FOR UPDATE only inside a transaction
+        inner, inner_params = chosen.query.sql_with_params()
+    returned = ", ".join(
+        f"{table}.{quote(_column(name))}" for name in (*CLAIMED_FIELDS, "changed_at")
+    )
+    # Only quoted names from the model's own metadata and Django's compiled SQL are
+    # interpolated; values are parameters.
+    sql = (
+        f"UPDATE {table} SET {quote(_column('claimed_until'))} = %s, "  # noqa: S608
+        f"{quote(_column('claimed_by'))} = %s FROM ({inner}) chosen "
+        f"WHERE {table}.{pk} = chosen.id RETURNING {returned}"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, [*lease, *inner_params])
+        rows = cursor.fetchall()
+    rows.sort(key=lambda row: (row[-1], row[0]))
+    return [row[:-1] for row in rows]
 
 
 # --- Outcomes --------------------------------------------------------------------------------
@@ -205,59 +241,89 @@ def complete(outcomes: Iterable[Outcome], config: RelayConfig | None = None) -> 
     """Record delivered rows, unless their entity changed meanwhile (then they stay pending).
 
     A delivered delete leaves a tombstone checked once later (`verify_tombstones`); a withheld
-    row (staff deleted the entity from Jira only) is kept, so the admin can show it."""
+    row (staff deleted the entity from Jira only) is kept, so the admin can show it.
+
+    Each write is conditional on the row's change token being the one claimed, so the usual
+    batch (every row still as claimed) costs one UPDATE and the summaries' refresh; only rows
+    left over (changed or deleted meanwhile) are read again."""
     outcomes = list(outcomes)
     if not outcomes:
         return
     config = config or RelayConfig()
     now = timezone.now()
     verify_at = now + timedelta(seconds=config.verify_delete_seconds)
-    by_id = {o.row.id: o for o in outcomes}
-    with transaction.atomic():
-        current = dict(
-            SyncState.objects.select_for_update()
-            .filter(id__any=list(by_id))
-            .values_list("id", "change_token")
-        )
-        done, moved_on, gone = [], [], []
-        for row_id, outcome in by_id.items():
-            if row_id not in current:
-                if outcome.present:
-                    gone.append(outcome.row)
-            elif current[row_id] == outcome.row.change_token:
-                done.append(outcome)
-            else:
-                moved_on.append(row_id)
-        recorded, dropped = [], []
-        for outcome in done:
-            absent = not outcome.present
-            if absent and not (outcome.verify or outcome.error or outcome.row.withheld):
-                dropped.append(outcome.row.id)
-                continue
-            recorded.append(
-                (
-                    outcome.sequence_number,
-                    outcome.present,
-                    outcome.error,
-                    verify_at if absent and outcome.verify else None,
-                    outcome.row.id,
-                )
+    recorded: list[Delivered] = []
+    to_drop: list[Outcome] = []
+    for outcome in outcomes:
+        absent = not outcome.present
+        if absent and not (outcome.verify or outcome.error or outcome.row.withheld):
+            to_drop.append(outcome)
+            continue
+        recorded.append(
+            Delivered(
+                outcome.row.id,
+                outcome.row.change_token,
+                outcome.sequence_number,
+                outcome.present,
+                outcome.error,
+                verify_at if absent and outcome.verify else None,
             )
-        SyncState.objects.filter(id__any=dropped).delete()
-        _record_delivered(recorded, now)
-        SyncState.objects.filter(id__any=moved_on).update(claimed_until=None, claimed_by="")
-        if gone:
-            _requeue_vanished(gone)
+        )
+    with transaction.atomic():
+        settled = _record_delivered(recorded, now) | _drop_delivered(to_drop)
+        left = {o.row.id: o for o in outcomes if o.row.id not in settled}
+        if left:
+            # Changed meanwhile (a newer token: give the lease back, the row stays pending) or
+            # gone (its workspace was unlinked meanwhile).
+            still_there = set(
+                SyncState.objects.filter(id__any=list(left)).values_list("id", flat=True)
+            )
+            SyncState.objects.filter(id__any=list(still_there)).update(
+                claimed_until=None, claimed_by=""
+            )
+            gone = [o.row for i, o in left.items() if i not in still_there and o.present]
+            if gone:
+                _requeue_vanished(gone)
         refresh_sync_summaries((o.row.kind, o.row.external_id) for o in outcomes)
 
 
-def _record_delivered(rows: list[tuple], now) -> None:
-    """Write delivered rows in one statement: `WITH v AS (…) UPDATE … FROM v` joins each row's
-    own values (sequence number, presence, refusal, tombstone check time) by id, from
-    `unnest` of one array per column on PostgreSQL and a VALUES list on SQLite (3.33+).
-    `bulk_update`'s CASE expressions and one statement per row are far slower at 1000."""
+@dataclass(frozen=True)
+class Delivered:
+    """What a delivered row records: Jira's sequence number, whether Jira holds the entity,
+    Jira's refusal if any, when to check a delete; written only if `token` is still current."""
+
+    id: int
+    token: str
+    sequence_number: int | None
+    present: bool
+    error: str
+    verify_at: datetime | None
+
+
+def _drop_delivered(outcomes: list[Outcome]) -> set[int]:
+    """Delete the rows of delivered deletes that need no check, where still as claimed."""
+    if not outcomes:
+        return set()
+    current = dict(
+        SyncState.objects.select_for_update()
+        .filter(id__any=[o.row.id for o in outcomes])
+        .values_list("id", "change_token")
+    )
+    ids = [o.row.id for o in outcomes if current.get(o.row.id) == o.row.change_token]
+    SyncState.objects.filter(id__any=ids).delete()
+    return set(ids)
+
+
+def _record_delivered(rows: list[Delivered], now: datetime) -> set[int]:
+    """Write delivered rows whose change token is still the claimed one, in one statement, and
+    return their ids. `WITH v AS (…) UPDATE … FROM v` joins each row's own values by id: on
+    PostgreSQL `unnest` of one array per column with the token in the condition (`RETURNING`
+    says which were written; the UPDATE re-checks the condition on the latest version of a row
+    another transaction changed); on SQLite, one writer at a time, the tokens are read first
+    and the rows go as a VALUES list (3.33+). `bulk_update`'s CASE expressions and one
+    statement per row are far slower at 1000."""
     if not rows:
-        return
+        return set()
     meta = SyncState._meta
     quote = connection.ops.quote_name
     column = {
@@ -273,38 +339,63 @@ def _record_delivered(rows: list[tuple], now) -> None:
             "synced_at",
             "attempts",
             "last_attempt_error",
+            "change_token",
         )
     }
     verify_field = meta.get_field("verify_at")
     synced_at = meta.get_field("synced_at").get_db_prep_value(now, connection)
-    columns = [
-        (pk, usn, present, error, verify_field.get_db_prep_value(verify, connection))
-        for usn, present, error, verify, pk in rows
-    ]
-    if connection.vendor == "postgresql":
-        # One array per column: five parameters, one statement text, whatever the batch size.
-        source = (
-            "SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::boolean[], %s::text[], "
-            "%s::timestamptz[])"
+    postgresql = connection.vendor == "postgresql"
+    if not postgresql:
+        current = dict(
+            SyncState.objects.filter(id__any=[row.id for row in rows]).values_list(
+                "id", "change_token"
+            )
         )
-        params = [list(column) for column in zip(*columns, strict=True)]
-    else:
-        source = "VALUES " + ", ".join(["(%s, %s, %s, %s, %s)"] * len(columns))
-        params = [value for row in columns for value in row]
+        rows = [row for row in rows if current.get(row.id) == row.token]
+        if not rows:
+            return set()
+    columns = [
+        (
+            row.id,
+            row.token,
+            row.sequence_number,
+            row.present,
+            row.error,
+            verify_field.get_db_prep_value(row.verify_at, connection),
+        )
+        for row in rows
+    ]
     table = quote(meta.db_table)
+    params: list[Any]
+    if postgresql:
+        # One array per column: six parameters, one statement text, whatever the batch size.
+        source = (
+            "SELECT * FROM unnest(%s::bigint[], %s::text[], %s::bigint[], %s::boolean[], "
+            "%s::text[], %s::timestamptz[])"
+        )
+        params = [list(values) for values in zip(*columns, strict=True)]
+        condition = f" AND {table}.{column['change_token']} = v.token"
+        returning = f" RETURNING {table}.{quote(_column(meta.pk.name))}"
+    else:
+        source = "VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(columns))
+        params = [value for row in columns for value in row]
+        condition = returning = ""
     # Only quoted names from the model's own metadata are interpolated; values are parameters.
     sql = (
-        f"WITH v(id, usn, present, error, verify_at) AS ({source}) "  # noqa: S608
+        f"WITH v(id, token, usn, present, error, verify_at) AS ({source}) "  # noqa: S608
         f"UPDATE {table} SET "
         f"{column['sent_sequence_number']} = v.usn, {column['present_in_jira']} = v.present, "
         f"{column['error']} = v.error, {column['verify_at']} = v.verify_at, "
         f"{column['pending']} = %s, {column['claimed_until']} = NULL, "
         f"{column['claimed_by']} = '', {column['synced_at']} = %s, {column['attempts']} = 0, "
         f"{column['last_attempt_error']} = '' "
-        f"FROM v WHERE {table}.{quote(_column(meta.pk.name))} = v.id"
+        f"FROM v WHERE {table}.{quote(_column(meta.pk.name))} = v.id{condition}{returning}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, False, synced_at])
+        if postgresql:
+            return {written for (written,) in cursor.fetchall()}
+    return {row.id for row in rows}
 
 
 def _column(name: str) -> str:
