@@ -14,12 +14,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.db import connection
+from django.db.models import CharField, Func
+
 SCHEMA_VERSION = "1.0"
 
 
 def rfc3339(moment: datetime) -> str:
     """An aware datetime as RFC 3339 in UTC with milliseconds, like the spec's examples."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Rfc3339(Func):
+    """`rfc3339()` in the database (PostgreSQL): the relay reads a thousand rows at a time,
+    and parsing two timestamps a row into datetimes only to format them again costs more than
+    the query. Milliseconds are truncated, as `isoformat` truncates them."""
+
+    output_field = CharField()
+    template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 
 #: The fields of an incident or review that its payload reads, as `values()` names them.
@@ -53,8 +65,8 @@ def _common(fields: Mapping[str, Any], associations: Iterable[tuple[str, str]]) 
         "summary": fields["summary"],
         "description": fields["description"],
         "url": fields["url"],
-        "createdDate": rfc3339(fields["created_date"]),
-        "lastUpdated": rfc3339(fields["last_updated"]),
+        "createdDate": fields.get("created_text") or rfc3339(fields["created_date"]),
+        "lastUpdated": fields.get("updated_text") or rfc3339(fields["last_updated"]),
         "status": fields["status"],
     }
     grouped = _associations(associations)
@@ -119,12 +131,16 @@ def current_payloads(model: Any, external_ids: Iterable[str]) -> dict[str, Curre
     """The payloads of these incidents or reviews (by external id), built from `values()` in
     three queries whatever their number: no model instances, no prefetch machinery."""
     is_incident = model.RELATED_FIELD == "affected_containers"
-    names = (*ENTITY_FIELDS, "severity") if is_incident else ENTITY_FIELDS
-    rows = list(
-        model._default_manager.filter(external_id__any=list(external_ids))
-        .order_by()
-        .values("pk", "workspace_id", "workspace__external_id", *names)
-    )
+    names: tuple[str, ...] = (*ENTITY_FIELDS, "severity") if is_incident else ENTITY_FIELDS
+    entities = model._default_manager.filter(external_id__any=list(external_ids)).order_by()
+    if entities.db == "default" and connection.vendor == "postgresql":
+        # Timestamps come formatted (`Rfc3339`) as `created_text` and `updated_text`.
+        dates = ("created_date", "last_updated")
+        entities = entities.annotate(
+            created_text=Rfc3339("created_date"), updated_text=Rfc3339("last_updated")
+        )
+        names = (*(n for n in names if n not in dates), "created_text", "updated_text")
+    rows = list(entities.values("pk", "workspace_id", "workspace__external_id", *names))
     pks = [row["pk"] for row in rows]
     through = model._meta.get_field(model.RELATED_FIELD).remote_field.through
     owner = model._meta.model_name  # the through table's column for the owner

@@ -10,8 +10,9 @@ every send carries the entity's latest state and sequence number, duplicates are
 A site's round is five steps (links, incidents, reviews, then the checks of delivered deletes),
 each claiming and sending on its own and recording outcomes request by request, so a failing
 step does not starve the others; a failed request backs off only its own rows. A pause asked by
-Jira is shared by every worker through the database (`incidents.sync.pause`). docs/sync.md has
-the whole picture.
+Jira is shared by every worker through the database (`incidents.sync.pause`). On PostgreSQL a
+batch of incidents or reviews is on the wire while the next is claimed and read
+(`OverlappedSends`). docs/sync.md has the whole picture.
 """
 
 from __future__ import annotations
@@ -562,6 +563,34 @@ def failed(rows: Iterable[Claimed], exc: JiraError) -> list[Outcome]:
     return [Outcome(row, delivered=False, failure=exc) for row in rows]
 
 
+class FirstMark:
+    """Marks rows as possibly in Jira just before the first of a batch's submits leaves, on
+    the thread that sends it (the relay's thread has other work meanwhile). If the mark fails,
+    no submit of the batch leaves: each raises the mark's error."""
+
+    def __init__(self, row_ids: list[int]) -> None:
+        self.row_ids = row_ids
+        self.done = False
+        self.error: Exception | None = None
+
+    def mark(self) -> None:
+        SyncState.objects.filter(id__any=self.row_ids).update(present_in_jira=True)
+
+    def before_each(self, requests: list[Request]) -> list[Request]:
+        return [functools.partial(self._then, request) for request in requests]
+
+    def _then(self, request: Request) -> list[Outcome]:
+        if not self.done:
+            self.done = True
+            try:
+                self.mark()
+            except Exception as exc:
+                self.error = exc
+        if self.error is not None:
+            raise self.error
+        return request()
+
+
 @dataclass
 class Plan:
     """A claimed batch made ready to send: its requests, and the rows they carry (the batch
@@ -633,9 +662,10 @@ class SiteSender:
             yield request()
 
     def plan_entities(self, kind: str, rows: list[Claimed]) -> Plan:
-        """`entities` in two halves: this reads and writes the database on the calling thread
-        and returns the requests, which only speak HTTP (and take the site's turn), so another
-        thread may send them while this one goes on (`OverlappedSends`)."""
+        """`entities` in two halves: this reads the database on the calling thread and returns
+        the requests, which speak HTTP (and take the site's turn, and the first submit marks
+        its rows as possibly in Jira), so another thread may send them while this one goes on
+        (`OverlappedSends`)."""
         current = current_payloads(ENTITY_MODELS[kind], [r.external_id for r in rows])
         linked = set(
             WorkspaceLink.objects.filter(
@@ -663,16 +693,19 @@ class SiteSender:
             else:
                 upserts[entity.workspace_id].append((row, entity.payload))
         self.defer(waiting, unsettled)
-        if upserts:
-            # Recorded before sending: if we die after Jira stored it, a later delete still goes.
-            SyncState.objects.filter(
-                id__any=[row.id for items in upserts.values() for row, _ in items]
-            ).update(present_in_jira=True)
         requests: list[Request] = [
             functools.partial(self._submit, kind, workspace_id, chunk)
             for workspace_id, items in upserts.items()
             for chunk in chunks(items, MAX_ENTITIES_PER_REQUEST)
         ]
+        # Recorded before the first submit leaves: if we die after Jira stored it, a later
+        # delete still goes. Rows marked already (as claimed) are left alone, since an UPDATE
+        # writes a new row version even when the value is the same.
+        unmarked = [
+            row.id for items in upserts.values() for row, _ in items if not row.present_in_jira
+        ]
+        if unmarked:
+            requests = FirstMark(unmarked).before_each(requests)
         requests += [functools.partial(self._delete_one, kind, row, p) for row, p in deletes]
         deferred = {row.id for row in waiting}
         return Plan(requests, [row for row in rows if row.id not in deferred])
@@ -877,10 +910,10 @@ def can_overlap(config: RelayConfig) -> bool:
     """Whether a batch may be on the wire while the next is claimed and read.
 
     The sending thread has a database connection of its own (the site's turn and pause are
-    checked and written before and after each request), so this needs a database that takes
-    writes from two connections at once (PostgreSQL, not SQLite), and a relay running in
-    autocommit as the worker does: inside a caller's transaction the other connection would
-    not see its rows."""
+    checked and written around each request, and rows marked as possibly in Jira), so this
+    needs a database that takes writes from two connections at once (PostgreSQL, not SQLite),
+    and a relay running in autocommit as the worker does: inside a caller's transaction the
+    other connection would not see its rows."""
     return (
         config.overlap_sends
         and connection.vendor == "postgresql"

@@ -317,3 +317,19 @@ def test_generated_over_limit_texts_are_refused_by_the_model(summary, descriptio
     assert set(errors) == {"summary", "description", "url"}
     assert f"(it has {len(summary)})" in errors["summary"][0]
     assert f"(it has {len(description)})" in errors["description"][0]
+
+
+def test_the_relays_timestamps_are_truncated_to_milliseconds_like_the_instances():
+    """The relay formats timestamps in the database on PostgreSQL: the last microsecond of a
+    day must not round into the next one."""
+    from datetime import UTC, datetime
+
+    incident = make_incident()
+    Incident.objects.filter(pk=incident.pk).update(
+        created_date=datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        last_updated=datetime(2027, 1, 1, 0, 0, 0, 1500, tzinfo=UTC),
+    )
+    payload = current_payloads(Incident, [incident.external_id])[incident.external_id].payload
+    assert payload["createdDate"] == "2026-12-31T23:59:59.999Z"
+    assert payload["lastUpdated"] == "2027-01-01T00:00:00.001Z"
+    assert payload == incident_to_jira(Incident.objects.for_jira().get(pk=incident.pk))

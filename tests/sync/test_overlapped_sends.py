@@ -175,3 +175,40 @@ def test_overlap_needs_autocommit():
     with transaction.atomic():
         assert not can_overlap(config)
     assert connection.vendor == "postgresql"
+
+
+def test_rows_are_marked_as_possibly_in_jira_before_their_submit_leaves(sim, site, workspace):
+    seed(workspace, 12)
+    unmarked_when_sent: list[int] = []
+    original_handle = sim.handle
+
+    def handle(request):
+        if request.method == "POST" and request.path.endswith(BULK):
+            try:
+                unmarked_when_sent.append(
+                    SyncState.objects.filter(
+                        kind=SyncState.Kind.INCIDENT, present_in_jira=False
+                    ).count()
+                )
+            finally:
+                connections.close_all()
+        return original_handle(request)
+
+    sim.handle = handle
+    relay_once(worker_id="test", config=fast_config(batch_size=6))
+    # Each batch's rows are marked before it leaves; the next batch's are not yet.
+    assert unmarked_when_sent == [6, 0]
+
+
+def test_a_failing_mark_sends_nothing_of_its_batch(sim, site, workspace, monkeypatch):
+    seed(workspace, 3)
+
+    def broken(self):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(relay.FirstMark, "mark", broken)
+    relay_once(worker_id="test", config=fast_config(backoff_base=60, backoff_cap=60))
+    assert bulk_posts(sim) == []
+    rows = SyncState.objects.filter(kind=SyncState.Kind.INCIDENT)
+    assert rows.filter(pending=True, attempts=1, claimed_until__isnull=True).count() == 3
+    assert all("database gone" in row.last_attempt_error for row in rows)
