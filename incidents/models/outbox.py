@@ -57,8 +57,13 @@ class SyncState(models.Model):
         INCIDENT = "incident", "Incident"
         REVIEW = "review", "Post-incident review"
 
+    # No index of its own: `one_sync_state_per_site_entity` starts with it. Every index is
+    # written again for each delivered row, so the outbox keeps only those its queries walk.
     installation = models.ForeignKey(
-        "connect.Installation", on_delete=models.CASCADE, related_name="sync_states"
+        "connect.Installation",
+        on_delete=models.CASCADE,
+        related_name="sync_states",
+        db_index=False,
     )
     kind = models.CharField(max_length=16, choices=Kind)
     external_id = models.CharField(max_length=255)
@@ -95,9 +100,13 @@ class SyncState(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["pending", "next_attempt_at"], name="sync_due_idx"),
+            # The oldest due row (/healthz): pending rows only, so a delivered row, no longer
+            # pending, adds nothing to it. Tombstones are found per site
+            # (`sync_tombstone_idx`).
+            models.Index(
+                fields=["next_attempt_at"], condition=models.Q(pending=True), name="sync_due_idx"
+            ),
             models.Index(fields=["kind", "external_id"], name="sync_entity_idx"),
-            models.Index(fields=["verify_at"], name="sync_verify_idx"),
             # The relay's claim walks this in order (site, kind, oldest change first) and stops
             # at its LIMIT: only pending rows are in it, so its cost does not grow with what
             # was already sent.
@@ -404,7 +413,7 @@ def backlog_summary(now=None) -> dict[str, int | float | None]:
     oldest_due = (
         SyncState.objects.due(now)
         .filter(installation_id__in=relayable)
-        .order_by("pending", "next_attempt_at")  # the index's order, also for SQLite
+        .order_by("next_attempt_at")  # `sync_due_idx`'s order, also on SQLite
         .values_list("next_attempt_at", flat=True)
         .first()
     )
