@@ -77,7 +77,6 @@ class PostIncidentReview(JiraEntity):
         indexes = [
             models.Index(fields=["created_date"], name="incidents_review_created"),
             models.Index(fields=["status", "id"], name="incidents_review_status_id"),
-            models.Index(fields=["sync_flags", "id"], name="incidents_review_sync_id"),
             models.Index(fields=["summary", "id"], name="incidents_review_summary_id"),
             models.Index(fields=["last_updated", "id"], name="incidents_review_updated_id"),
         ]
