@@ -29,7 +29,7 @@ from incidents.models.associations import (
     EntityAssociation,
     EntityKind,
 )
-from incidents.sync.payloads import container_to_jira, workspace_to_jira
+from incidents.sync.payloads import RFC3339_SQL, container_to_jira, workspace_to_jira
 from incidents.validators import CONTAINER_ID_PATTERN, ENTITY_ID_MAX_LENGTH, SAFE_ID_PATTERN
 
 #: fetchWorkspaces: Jira learns workspace ids from linkedWorkspaces/bulk, which takes at most
@@ -285,11 +285,11 @@ def ranked_containers(
 
 
 #: The columns a PostgreSQL search statement reads per container: searchContainers' fields
-#: (the date already in RFC 3339, UTC, milliseconds truncated, as
-#: `incidents.sync.payloads.rfc3339`), then the two search keys.
+#: (the date already in RFC 3339, `incidents.sync.payloads.RFC3339_SQL`), then the two search
+#: keys.
 _COLUMNS = (
     "c.id, c.external_id, c.name, c.url, c.avatar_url, "
-    "to_char(c.last_updated AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS updated, "
+    f"{RFC3339_SQL.format('c.last_updated')} AS updated, "
     'LOWER(c.name) COLLATE "C" AS name_key, LOWER(c.external_id) COLLATE "C" AS id_key'
 )
 _ANSWER = "external_id, name, url, avatar_url, updated"

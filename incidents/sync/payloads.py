@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import connection
+from django.db import connections
 from django.db.models import CharField, Func
 
 SCHEMA_VERSION = "1.0"
@@ -25,13 +25,17 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+#: `rfc3339()` as PostgreSQL SQL, around a timestamp column or expression (`{}`).
+RFC3339_SQL = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+
 class Rfc3339(Func):
     """`rfc3339()` in the database (PostgreSQL): the relay reads a thousand rows at a time,
     and parsing two timestamps a row into datetimes only to format them again costs more than
     the query. Milliseconds are truncated, as `isoformat` truncates them."""
 
     output_field = CharField()
-    template = "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+    template = RFC3339_SQL.format("%(expressions)s")
 
 
 #: The fields of an incident or review that its payload reads, as `values()` names them.
@@ -133,7 +137,7 @@ def current_payloads(model: Any, external_ids: Iterable[str]) -> dict[str, Curre
     is_incident = model.RELATED_FIELD == "affected_containers"
     names: tuple[str, ...] = (*ENTITY_FIELDS, "severity") if is_incident else ENTITY_FIELDS
     entities = model._default_manager.filter(external_id__any=list(external_ids)).order_by()
-    if entities.db == "default" and connection.vendor == "postgresql":
+    if connections[entities.db].vendor == "postgresql":
         # Timestamps come formatted (`Rfc3339`) as `created_text` and `updated_text`.
         dates = ("created_date", "last_updated")
         entities = entities.annotate(
