@@ -226,20 +226,19 @@ def substring_matches(
     `candidates` found, in name key order.
 
     On PostgreSQL (where searchContainers itself runs `ranked_search_sql`) the candidates
-    come from `incidents_container_trigram_candidates()` (migrations 0013 and 0018), which may
-    use only the trigram indexes: given a LIMIT, the planner would
-    rather read the table in order until enough rows match, which assumes matches spread evenly;
-    when they are bunched (the ids `svc-2…` sit in one stretch of the table) it reads hundreds
-    of thousands of rows. Prefix matches are not excluded here but by the caller: a
+    come from `incidents_container_trigram_candidates()` (migration 0021), which may use only
+    the trigram indexes of the folded name and id: given a LIMIT, the planner would rather
+    read the table in order until enough rows match, which assumes matches spread evenly; when
+    they are bunched (the ids `svc-2…` sit in one stretch of the table) it reads hundreds of
+    thousands of rows. Prefix matches are not excluded here but by the caller: a
     `NOT LIKE 'abc%'` beside `LIKE '%abc%'` is estimated as if independent.
     """
     connection = connections[containers.db]
     found: Any
     if connection.vendor == "postgresql":
-        pattern = f"%{connection.ops.prep_for_like_query(query)}%"
         found = RawSQL(
-            "SELECT incidents_container_trigram_candidates(%s, %s::bigint[], %s)",
-            (pattern, workspace_pks, candidates),
+            "SELECT incidents_container_trigram_candidates(%s, %s::bigint[], %s, %s)",
+            (query, workspace_pks, candidates, candidates),
         )
     else:
         found = (
@@ -315,9 +314,10 @@ def ranked_search_sql(workspace_pks: list[int], query: str, limit: int) -> tuple
 
     The exact and prefix ranks are two index walks (name key, id key; the functions of
     migration 0018, which always read the index range in order) in one CTE. The substring
-    candidates (`incidents_container_substring_candidates()`, migration 0018) are
-    asked for only under a one-time filter on how many containers the walks found, so the
-    function does not run when the prefixes fill every place; they are read by primary key.
+    candidates (`incidents_container_substring_candidates()`, migration 0021: at most `limit`
+    of them, already the first by name) are asked for only under a one-time filter on how many
+    containers the walks found, so the function does not run when the prefixes fill every
+    place; they are read by primary key.
     Each container keeps its best rank (0 exact, 1 name prefix, 2 id prefix, 3 substring).
     """
     workspaces = ", ".join(["%s"] * len(workspace_pks))
@@ -338,8 +338,7 @@ def ranked_search_sql(workspace_pks: list[int], query: str, limit: int) -> tuple
             "WHERE (SELECT count(DISTINCT id) FROM walks) < %s)) "
             f"AND c.workspace_id IN ({workspaces})"
         )
-        pattern = f"%{connections['default'].ops.prep_for_like_query(query)}%"
-        params += [pattern, workspace_pks, SUBSTRING_CANDIDATES, limit, limit, *workspace_pks]
+        params += [query, workspace_pks, SUBSTRING_CANDIDATES, limit, limit, *workspace_pks]
     sql = (
         f"WITH walks AS MATERIALIZED ({_walk_sql('name', 1, workspaces)} UNION ALL "  # noqa: S608 (fixed text, values bound)
         f"{_walk_sql('id', 2, workspaces)}), "

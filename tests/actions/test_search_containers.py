@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from django.db import connection
 
+from incidents.models import Container
 from incidents.provider import rules as actions
 from incidents.provider.rules import (
     SEARCH_QUERY_MAX_LENGTH,
@@ -317,3 +318,76 @@ def test_substring_fill_only_counts_containers_the_prefixes_found_once(site_a):
         "svc-0",
         "svc-1",
     ]
+
+
+def test_punctuation_in_a_substring_must_match_exactly(site_a):
+    # On PostgreSQL separators fold to "Q" for the trigram index; the fold only finds candidates.
+    workspace = make_workspace("ws-punct", sites=[site_a])
+    make_container(workspace, "gw-cache", "gateway-cache")
+    make_container(workspace, "gw-space", "gateway cache")
+    make_container(workspace, "gw-q", "gatewayqcache")
+    make_container(workspace, "gw-under", "gateway_cache")
+    assert ids(search_containers(site_a, "y-c")) == ["gw-cache"]
+    assert ids(search_containers(site_a, "Y C")) == ["gw-space"]
+    assert ids(search_containers(site_a, "yqc")) == ["gw-q"]
+    assert ids(search_containers(site_a, "y_c")) == ["gw-under"]
+    assert ids(search_containers(site_a, "ay-ca")) == ["gw-cache"]
+
+
+def test_renamed_container_is_found_by_its_new_name_only(site_a):
+    workspace = make_workspace("ws-rename", sites=[site_a])
+    container = make_container(workspace, "svc-1", "orders-api eu")
+    assert ids(search_containers(site_a, "s-api")) == ["svc-1"]
+    container.name = "orders-gateway eu"
+    container.save()
+    assert ids(search_containers(site_a, "s-api")) == []
+    assert ids(search_containers(site_a, "s-gate")) == ["svc-1"]
+    Container.objects.filter(pk=container.pk).update(external_id="edge-7")
+    assert ids(search_containers(site_a, "ge-7")) == ["edge-7"]
+
+
+@pytest.mark.parametrize(
+    "query", ["s-c", "-db-e", "i-eu 0", "s 0", "che-", "0042", "U 00", "svc-0001", "-Q", "zz-"]
+)
+def test_substring_search_agrees_with_a_plain_scan_after_analyze(site_a, query):
+    # With fresh statistics PostgreSQL asks its index for the query's rarest trigrams only,
+    # or reads a bounded probe for a common query; either way, only containers that contain
+    # the query are answered, ranked, as many as there are up to the limit.
+    workspace = make_workspace("ws-scan", sites=[site_a])
+    first = ["payments", "orders", "search", "auth", "billing", "catalog", "checkout", "stock"]
+    Container.objects.bulk_create(
+        Container(
+            workspace=workspace,
+            external_id=f"svc-{n:04d}",
+            name=f"{first[n % 8]}-{['api', 'db', 'cache'][n // 8 % 3]}-eu {n:04d}",
+            url=f"https://ops.example.com/c/{n}",
+        )
+        for n in range(1_500)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Container._meta.db_table}")
+    folded = query.upper()
+    containers = Container.objects.filter(workspace=workspace)
+    matching = {
+        c.external_id: c
+        for c in containers
+        if folded in c.name.upper() or folded in c.external_id.upper()
+    }
+    found = ids(search_containers(site_a, query))
+    assert len(found) == min(len(matching), SEARCH_RESULTS_MAX)
+    assert set(found) <= set(matching)
+
+    def rank(c: Container) -> tuple:
+        if folded in (c.name.upper(), c.external_id.upper()):
+            return (0, c.name.lower(), c.external_id)
+        if c.name.upper().startswith(folded):
+            return (1, c.name.lower(), c.external_id)
+        if c.external_id.upper().startswith(folded):
+            return (2, c.external_id.lower(), c.external_id)
+        return (3, c.name.lower(), c.external_id)
+
+    answered = [rank(matching[external_id]) for external_id in found]
+    assert answered == sorted(answered)
+    # Every exact and prefix match comes before any other (all of them, up to the limit).
+    prefixed = sorted(rank(c) for c in matching.values() if rank(c)[0] < 3)
+    assert answered[: len(prefixed)] == prefixed[:SEARCH_RESULTS_MAX]
