@@ -281,19 +281,50 @@ def candidates(query: str, workspace, n: int, wanted: int) -> list[int]:
 def test_substring_candidates_of_a_common_query_come_from_a_bounded_probe(site_a):
     workspace = make_workspace("ws-probe", sites=[site_a])
     fill(workspace, 5_000)  # "-eu " is in every name
+    before = scans()
     found = candidates("-eu ", workspace, 1_000, 100)
+    after = scans()
     assert len(found) == 100
-    # The probe read the first containers by primary key, at most 2 x 100 / 100% of them.
-    first = sorted(Container.objects.filter(workspace=workspace).values_list("pk", flat=True))
-    assert set(found) <= set(first[:200])
+    assert after["index"] == before["index"]  # not from the trigram index: from the probe
+    # The first 100 by name among those the probe read: not only the first pages' containers.
+    assert sorted(found) != sorted(
+        Container.objects.order_by("pk").values_list("pk", flat=True)[:100]
+    )
+    assert candidates("-eu ", workspace, 1_000, 100) == found  # the same sample every time
 
 
 @postgres_only
-def test_substring_candidates_beyond_the_probe_come_from_the_trigram_indexes(site_a):
-    # The statistics expect "ared cach" in a tenth of the containers, so the probe reads the
-    # first 2,000 by primary key; they hold none, and the trigram indexes find them all.
+def test_probe_samples_the_whole_table_so_bunched_matches_are_found(site_a):
+    # "ared cach" is in a tenth of the containers, all at the end of the table: the sampled
+    # pages are spread over it and find them without the trigram index.
     workspace = make_workspace("ws-bunched", sites=[site_a])
     fill(workspace, 4_500)
+    add_late(workspace, 500)
+    before = scans()
+    found = candidates("ared cach", workspace, 1_000, 100)
+    assert scans()["index"] == before["index"]
+    assert len(found) == 100
+    assert set(found) <= set(late_containers().values_list("pk", flat=True))
+
+
+@postgres_only
+def test_substring_candidates_beyond_the_probe_come_from_the_trigram_index(site_a):
+    # The statistics still expect "ared cach" in a tenth of the containers, but 400 of those
+    # were renamed since: the probe finds fewer than 100, and the trigram index finds all 100.
+    workspace = make_workspace("ws-stale", sites=[site_a])
+    fill(workspace, 4_500)
+    add_late(workspace, 500)
+    renamed = late_containers().values_list("pk", flat=True)[100:]
+    Container.objects.filter(pk__in=list(renamed)).update(name="renamed")
+    before = scans()
+    found = candidates("ared cach", workspace, 1_000, 100)
+    assert scans()["index"] > before["index"]
+    assert found == [container.pk for container in searchable(late_containers())[:100]]
+    assert len(search_containers(site_a, "ared cach")) == 100
+
+
+def add_late(workspace, count: int) -> None:
+    """`count` containers named "Shared cache <n>" at the end of the table, then ANALYZE."""
     Container.objects.bulk_create(
         Container(
             workspace=workspace,
@@ -301,16 +332,15 @@ def test_substring_candidates_beyond_the_probe_come_from_the_trigram_indexes(sit
             name=f"Shared cache {n}",
             url=f"https://ops.example.com/late/{n}",
         )
-        for n in range(500)
+        for n in range(count)
     )
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT gin_clean_pending_list('{FOLD_INDEX}'::regclass)")
         cursor.execute(f"ANALYZE {TABLE}")
-    found = candidates("ared cach", workspace, 1_000, 100)
-    # All 500 were found; the first 100 by name key ("shared cache 0", "… 1", "… 10", …).
-    late = searchable(Container.objects.filter(external_id__startswith="late-"))
-    assert found == [container.pk for container in late[:100]]
-    assert len(search_containers(site_a, "ared cach")) == 100
+
+
+def late_containers():
+    return Container.objects.filter(external_id__startswith="late-", name__startswith="Shared")
 
 
 @postgres_only
