@@ -294,17 +294,21 @@ _COLUMNS = (
 _ANSWER = "external_id, name, url, avatar_url, updated"
 _TABLE = '"incidents_container"'
 _NAME_KEY = 'LOWER(c.name) COLLATE "C"'
+#: The workspaces filter: one array parameter. Bound on the client like every value, it reaches
+#: the planner as a constant, as an IN list would; five IN lists of one placeholder per
+#: workspace cost psycopg about 0.5 ms more to bind (80 workspaces).
+_WORKSPACES = "ANY(%s::bigint[])"
 _ID = 'c.external_id COLLATE "C"'
 
 
-def _walk_sql(kind: str, walk: int, workspaces: str) -> str:
+def _walk_sql(kind: str, walk: int) -> str:
     """The containers of the first `limit` ids that `incidents_container_{kind}_walk()`
     (migration 0018) answers, as rank `walk` (parameters: the query, the workspace pks as an
     array, the limit, the workspace pks again)."""
     return (
         f"SELECT {walk} AS walk, {_COLUMNS} FROM {_TABLE} c WHERE c.id = ANY(ARRAY("  # noqa: S608 (fixed text, values bound)
         f"SELECT incidents_container_{kind}_walk(LOWER(%s), %s::bigint[], %s))) "
-        f"AND c.workspace_id IN ({workspaces})"
+        f"AND c.workspace_id = {_WORKSPACES}"
     )
 
 
@@ -320,15 +324,14 @@ def ranked_search_sql(workspace_pks: list[int], query: str, limit: int) -> tuple
     place; they are read by primary key.
     Each container keeps its best rank (0 exact, 1 name prefix, 2 id prefix, 3 substring).
     """
-    workspaces = ", ".join(["%s"] * len(workspace_pks))
     if not query:
         sql = (
             f"SELECT {_ANSWER} FROM (SELECT {_COLUMNS} FROM {_TABLE} c "  # noqa: S608 (fixed text, values bound)
-            f"WHERE c.workspace_id IN ({workspaces}) "
+            f"WHERE c.workspace_id = {_WORKSPACES} "
             f"ORDER BY {_NAME_KEY}, {_ID} LIMIT %s) AS listing"
         )
-        return sql, [*workspace_pks, limit]
-    params: list[Any] = [query, workspace_pks, limit, *workspace_pks] * 2
+        return sql, [workspace_pks, limit]
+    params: list[Any] = [query, workspace_pks, limit, workspace_pks] * 2
     found = "SELECT * FROM walks"
     if len(query) >= SUBSTRING_MIN_LENGTH:
         found += (
@@ -336,12 +339,12 @@ def ranked_search_sql(workspace_pks: list[int], query: str, limit: int) -> tuple
             "SELECT s.id FROM incidents_container_substring_candidates("
             "%s, %s::bigint[], %s + (SELECT count(*) FROM walks)::integer, %s) AS s(id) "
             "WHERE (SELECT count(DISTINCT id) FROM walks) < %s)) "
-            f"AND c.workspace_id IN ({workspaces})"
+            f"AND c.workspace_id = {_WORKSPACES}"
         )
-        params += [query, workspace_pks, SUBSTRING_CANDIDATES, limit, limit, *workspace_pks]
+        params += [query, workspace_pks, SUBSTRING_CANDIDATES, limit, limit, workspace_pks]
     sql = (
-        f"WITH walks AS MATERIALIZED ({_walk_sql('name', 1, workspaces)} UNION ALL "  # noqa: S608 (fixed text, values bound)
-        f"{_walk_sql('id', 2, workspaces)}), "
+        f"WITH walks AS MATERIALIZED ({_walk_sql('name', 1)} UNION ALL "  # noqa: S608 (fixed text, values bound)
+        f"{_walk_sql('id', 2)}), "
         f"best AS (SELECT DISTINCT ON (id) * FROM ({found}) AS f ORDER BY id, walk) "
         f"SELECT {_ANSWER} FROM best, LATERAL (SELECT CASE WHEN walk < 3 AND "
         "(name_key = LOWER(%s) OR id_key = LOWER(%s)) THEN 0 ELSE walk END AS rank) AS r "
@@ -352,11 +355,20 @@ def ranked_search_sql(workspace_pks: list[int], query: str, limit: int) -> tuple
 
 
 def _site_workspace_pks(installation, workspace_id: str | None) -> list[int]:
-    """The pks of the workspaces linked to this site (only `workspace_id`'s, when given)."""
-    links = WorkspaceLink.objects.filter(installation=installation)
+    """The pks of the workspaces linked to this site (only `workspace_id`'s, when given).
+
+    Written out rather than through the ORM, whose compilation costs more than the query itself
+    on this path, which every search takes (0.45 ms against 0.19 ms).
+    """
+    links, workspaces = WorkspaceLink._meta.db_table, Workspace._meta.db_table
+    sql = f'SELECT l.workspace_id FROM "{links}" l'  # noqa: S608 (fixed text, values bound)
+    params: list[Any] = []
     if workspace_id is not None:
-        links = links.filter(workspace__external_id=workspace_id)
-    return list(links.values_list("workspace_id", flat=True))
+        sql += f' JOIN "{workspaces}" w ON w.id = l.workspace_id AND w.external_id = %s'
+        params.append(workspace_id)
+    with connections["default"].cursor() as cursor:
+        cursor.execute(f"{sql} WHERE l.installation_id = %s", [*params, installation.pk])
+        return [row[0] for row in cursor.fetchall()]
 
 
 def search_containers(
