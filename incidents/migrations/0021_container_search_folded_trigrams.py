@@ -37,8 +37,11 @@ from django.db import migrations
 SEPARATORS = " -_./:"
 #: The most containers the substring probe is meant to read before the trigram index.
 PROBE_ROWS_MAX = 4_000
-#: The fewest table pages it samples: a sample of one or two pages is too lumpy to count on.
-PROBE_PAGES_MIN = 16
+#: The fewest table pages it samples, and how many times the rows it is meant to read: the
+#: number of pages SYSTEM sampling picks varies (0.5% of 2,118 pages gave 5 of them, not 10),
+#: and a sample that holds too few matches costs the trigram search as well.
+PROBE_PAGES_MIN = 32
+PROBE_MARGIN = 1.5
 
 
 def _fold_sql() -> str:
@@ -76,7 +79,7 @@ LIKE_FOLDED = (
 #: searchContainers' order within a rank.
 RANK_ORDER = 'LOWER({row}name) COLLATE "C", {row}external_id COLLATE "C"'
 
-#: The most trigrams of a query the index is asked for: the rarest ones.
+#: The most trigrams of a query the index is asked for: the rarest ones, spread over it.
 TRIGRAMS_MAX = 4
 
 # GIN finds the containers that have every trigram asked for by taking the rarest one's and
@@ -84,7 +87,10 @@ TRIGRAMS_MAX = 4
 # (`SVC` of `svc-352801`) costs nearly its whole list: 10 ms for `payments-api-us 513472` at
 # 1,000,000 containers, against 0.5 ms for its four rarest trigrams. How common each trigram is
 # comes from ANALYZE's histogram of `search_fold` (pg_stats, 101 containers spread over the
-# table); each trigram is asked for as a LIKE of its own. Without statistics the whole fold is.
+# table). Among equally rare trigrams those of different words narrow the search more than three
+# of one word (`KER`, `ORK`, `QWO` of `worker` found `orders-worker` as often as
+# `payments-worker`), so a trigram sharing a character with one already taken waits until the
+# others are. Each is asked for as a LIKE of its own. Without statistics the whole fold is.
 # The statement runs through EXECUTE … USING, planned for its values: the query's upper case
 # computed once rather than for every row read, and the workspace ids a constant array, which
 # PostgreSQL looks up in a hash table.
@@ -99,22 +105,51 @@ AS $$
 DECLARE
     folded text := incidents_search_fold(query);
     sample text[];
+    trigrams text[];
+    places integer[];
+    chosen text[] := '{{}}';
+    taken integer[] := '{{}}';
+    apart boolean;
+    place integer;
     conditions text;
 BEGIN
     SELECT s.histogram_bounds::text::text[] INTO sample FROM pg_stats AS s
     WHERE s.schemaname = current_schema() AND s.tablename = 'incidents_container'
       AND s.attname = 'search_fold';
     IF sample IS NOT NULL THEN
-        SELECT string_agg(format('search_fold LIKE %%L', '%%' || t || '%%'), ' AND ')
-        INTO conditions FROM (
-            SELECT t FROM (
-                SELECT DISTINCT substr(folded, i, 3) AS t
-                FROM generate_series(1, length(folded) - 2) AS i
-            ) AS trigrams
+        -- Each trigram of the fold (letters and digits only: pg_trgm's) at its first place,
+        -- rarest first.
+        SELECT array_agg(t ORDER BY n, i), array_agg(i ORDER BY n, i) INTO trigrams, places
+        FROM (
+            SELECT DISTINCT ON (t) t, i,
+                (SELECT count(*) FROM unnest(sample) AS b WHERE strpos(b, t) > 0) AS n
+            FROM (
+                SELECT substr(folded, i, 3) AS t, i FROM generate_series(1, length(folded) - 2) AS i
+            ) AS g
             WHERE t ~ '^[A-Z0-9]{{3}}$'
-            ORDER BY (SELECT count(*) FROM unnest(sample) AS b WHERE strpos(b, t) > 0), t
-            LIMIT {TRIGRAMS_MAX}
-        ) AS rarest;
+            ORDER BY t, i
+        ) AS counted;
+        -- The rarest that share no character with one already taken (those of one word are
+        -- found together), then the next rarest if places are left.
+        FOR k IN 1 .. coalesce(cardinality(trigrams), 0) LOOP
+            EXIT WHEN cardinality(chosen) = {TRIGRAMS_MAX};
+            apart := true;
+            FOREACH place IN ARRAY taken LOOP
+                apart := apart AND abs(place - places[k]) >= 3;
+            END LOOP;
+            IF apart THEN
+                chosen := chosen || trigrams[k];
+                taken := taken || places[k];
+            END IF;
+        END LOOP;
+        FOR k IN 1 .. coalesce(cardinality(trigrams), 0) LOOP
+            EXIT WHEN cardinality(chosen) = {TRIGRAMS_MAX};
+            IF NOT trigrams[k] = ANY(chosen) THEN
+                chosen := chosen || trigrams[k];
+            END IF;
+        END LOOP;
+        SELECT string_agg(format('search_fold LIKE %%L', '%%' || t || '%%'), ' AND ')
+        INTO conditions FROM unnest(chosen) AS t;
     END IF;
     RETURN QUERY EXECUTE
         'SELECT id FROM ('
@@ -173,7 +208,7 @@ BEGIN
             SELECT array_agg(p.id ORDER BY {RANK_ORDER.format(row="p.")}) INTO found FROM (
                 SELECT c.id, c.name, c.external_id FROM incidents_container AS c
                 TABLESAMPLE SYSTEM (least(100, greatest(
-                    100 * probe / total, 100 * {PROBE_PAGES_MIN} / greatest(pages, 1)
+                    100 * {PROBE_MARGIN} * probe / total, 100 * {PROBE_PAGES_MIN} / greatest(pages, 1)
                 ))) REPEATABLE (0)
                 WHERE {CONTAINS.format(row="c.", upper="upper(query)")}
                   AND c.workspace_id = ANY(workspace_ids)
