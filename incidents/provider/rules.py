@@ -302,13 +302,11 @@ _ID = 'c.external_id COLLATE "C"'
 
 
 def _walk_sql(kind: str, walk: int) -> str:
-    """The containers of the first `limit` ids that `incidents_container_{kind}_walk()`
-    (migration 0018) answers, as rank `walk` (parameters: the query, the workspace pks as an
-    array, the limit, the workspace pks again)."""
+    """The ids `incidents_container_{kind}_walk()` (migration 0018) answers, as rank `walk`
+    (parameters: the query, the workspace pks as an array, the limit)."""
     return (
-        f"SELECT {walk} AS walk, {_COLUMNS} FROM {_TABLE} c WHERE c.id = ANY(ARRAY("  # noqa: S608 (fixed text, values bound)
-        f"SELECT incidents_container_{kind}_walk(LOWER(%s), %s::bigint[], %s))) "
-        f"AND c.workspace_id = {_WORKSPACES}"
+        f"SELECT {walk} AS walk, w.id FROM "  # noqa: S608 (fixed text, values bound)
+        f"incidents_container_{kind}_walk(LOWER(%s), %s::bigint[], %s) AS w(id)"
     )
 
 
@@ -321,8 +319,8 @@ def ranked_search_sql(workspace_pks: list[int], query: str, limit: int) -> tuple
     candidates (`incidents_container_substring_candidates()`, migration 0021: at most `limit`
     of them, already the first by name) are asked for only under a one-time filter on how many
     containers the walks found, so the function does not run when the prefixes fill every
-    place; they are read by primary key.
-    Each container keeps its best rank (0 exact, 1 name prefix, 2 id prefix, 3 substring).
+    place. Each id keeps its best rank (0 exact, 1 name prefix, 2 id prefix, 3 substring); only
+    then are the rows read, by primary key, and the answer's columns computed for those kept.
     """
     if not query:
         sql = (
@@ -331,27 +329,27 @@ def ranked_search_sql(workspace_pks: list[int], query: str, limit: int) -> tuple
             f"ORDER BY {_NAME_KEY}, {_ID} LIMIT %s) AS listing"
         )
         return sql, [workspace_pks, limit]
-    params: list[Any] = [query, workspace_pks, limit, workspace_pks] * 2
-    found = "SELECT * FROM walks"
+    params: list[Any] = [query, workspace_pks, limit] * 2
+    found = "SELECT walk, id FROM walks"
     if len(query) >= SUBSTRING_MIN_LENGTH:
         found += (
-            f" UNION ALL SELECT 3, {_COLUMNS} FROM {_TABLE} c WHERE c.id = ANY(ARRAY("  # noqa: S608 (fixed text, values bound)
-            "SELECT s.id FROM incidents_container_substring_candidates("
+            " UNION ALL SELECT 3, s.id FROM incidents_container_substring_candidates("
             "%s, %s::bigint[], %s + (SELECT count(*) FROM walks)::integer, %s) AS s(id) "
-            "WHERE (SELECT count(DISTINCT id) FROM walks) < %s)) "
-            f"AND c.workspace_id = {_WORKSPACES}"
+            "WHERE (SELECT count(DISTINCT id) FROM walks) < %s"
         )
-        params += [query, workspace_pks, SUBSTRING_CANDIDATES, limit, limit, workspace_pks]
+        params += [query, workspace_pks, SUBSTRING_CANDIDATES, limit, limit]
     sql = (
-        f"WITH walks AS MATERIALIZED ({_walk_sql('name', 1)} UNION ALL "  # noqa: S608 (fixed text, values bound)
-        f"{_walk_sql('id', 2)}), "
-        f"best AS (SELECT DISTINCT ON (id) * FROM ({found}) AS f ORDER BY id, walk) "
-        f"SELECT {_ANSWER} FROM best, LATERAL (SELECT CASE WHEN walk < 3 AND "
-        "(name_key = LOWER(%s) OR id_key = LOWER(%s)) THEN 0 ELSE walk END AS rank) AS r "
-        'ORDER BY r.rank, CASE WHEN r.rank = 2 THEN id_key ELSE name_key END COLLATE "C", '
-        'external_id COLLATE "C" LIMIT %s'
+        f"WITH walks AS MATERIALIZED ({_walk_sql('name', 1)} UNION ALL {_walk_sql('id', 2)}), "  # noqa: S608 (fixed text, values bound)
+        f"best AS MATERIALIZED (SELECT DISTINCT ON (id) id, walk FROM ({found}) AS f "
+        "ORDER BY id, walk) "
+        f"SELECT {_ANSWER} FROM (SELECT {_COLUMNS} FROM {_TABLE} c "
+        f"WHERE c.id = ANY(ARRAY(SELECT id FROM best)) AND c.workspace_id = {_WORKSPACES}) AS c "
+        "JOIN best USING (id), LATERAL (SELECT CASE WHEN best.walk < 3 AND "
+        "(c.name_key = LOWER(%s) OR c.id_key = LOWER(%s)) THEN 0 ELSE best.walk END AS rank) r "
+        'ORDER BY r.rank, CASE WHEN r.rank = 2 THEN c.id_key ELSE c.name_key END COLLATE "C", '
+        'c.external_id COLLATE "C" LIMIT %s'
     )
-    return sql, [*params, query, query, limit]
+    return sql, [*params, workspace_pks, query, query, limit]
 
 
 def _site_workspace_pks(installation, workspace_id: str | None) -> list[int]:
