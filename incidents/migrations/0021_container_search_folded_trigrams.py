@@ -210,7 +210,8 @@ BEGIN
                 TABLESAMPLE SYSTEM (least(100, greatest(
                     100 * {PROBE_MARGIN} * probe / total, 100 * {PROBE_PAGES_MIN} / greatest(pages, 1)
                 ))) REPEATABLE (0)
-                WHERE {CONTAINS.format(row="c.", upper="upper(query)")}
+                WHERE c.search_fold LIKE pattern  -- the stored fold first: a quarter the cost
+                  AND {CONTAINS.format(row="c.", upper="upper(query)")}
                   AND c.workspace_id = ANY(workspace_ids)
                 LIMIT candidates
             ) AS p;
