@@ -79,7 +79,7 @@ LIKE_FOLDED = (
 #: searchContainers' order within a rank.
 RANK_ORDER = 'LOWER({row}name) COLLATE "C", {row}external_id COLLATE "C"'
 
-#: The most trigrams of a query the index is asked for: the rarest ones, spread over it.
+#: The most trigrams of a query the index is asked for: rare ones, spread over it.
 TRIGRAMS_MAX = 4
 
 # GIN finds the containers that have every trigram asked for by taking the rarest one's and
@@ -87,10 +87,11 @@ TRIGRAMS_MAX = 4
 # (`SVC` of `svc-352801`) costs nearly its whole list: 10 ms for `payments-api-us 513472` at
 # 1,000,000 containers, against 0.5 ms for its four rarest trigrams. How common each trigram is
 # comes from ANALYZE's histogram of `search_fold` (pg_stats, 101 containers spread over the
-# table). Among equally rare trigrams those of different words narrow the search more than three
-# of one word (`KER`, `ORK`, `QWO` of `worker` found `orders-worker` as often as
-# `payments-worker`), so a trigram sharing a character with one already taken waits until the
-# others are. Each is asked for as a LIKE of its own. Without statistics the whole fold is.
+# table). After the rarest, each next one is the trigram that covers the most characters of the
+# query not yet covered: three trigrams of one word (`KER`, `ORK`, `QWO` of `worker`) found
+# `orders-worker` as often as `payments-worker`. A trigram in half the sampled containers or
+# more is not worth its posting list and is never added. Each is asked for as a LIKE of its own.
+# Without statistics the whole fold is.
 # The statement runs through EXECUTE … USING, planned for its values: the query's upper case
 # computed once rather than for every row read, and the workspace ids a constant array, which
 # PostgreSQL looks up in a hash table.
@@ -107,10 +108,12 @@ DECLARE
     sample text[];
     trigrams text[];
     places integer[];
+    counts integer[];
     chosen text[] := '{{}}';
-    taken integer[] := '{{}}';
-    apart boolean;
-    place integer;
+    covered boolean[] := array_fill(false, ARRAY[length(folded)]);
+    best integer;
+    best_gain integer;
+    gain integer;
     conditions text;
 BEGIN
     SELECT s.histogram_bounds::text::text[] INTO sample FROM pg_stats AS s
@@ -119,7 +122,8 @@ BEGIN
     IF sample IS NOT NULL THEN
         -- Each trigram of the fold (letters and digits only: pg_trgm's) at its first place,
         -- rarest first.
-        SELECT array_agg(t ORDER BY n, i), array_agg(i ORDER BY n, i) INTO trigrams, places
+        SELECT array_agg(t ORDER BY n, i), array_agg(i ORDER BY n, i), array_agg(n ORDER BY n, i)
+        INTO trigrams, places, counts
         FROM (
             SELECT DISTINCT ON (t) t, i,
                 (SELECT count(*) FROM unnest(sample) AS b WHERE strpos(b, t) > 0) AS n
@@ -129,24 +133,26 @@ BEGIN
             WHERE t ~ '^[A-Z0-9]{{3}}$'
             ORDER BY t, i
         ) AS counted;
-        -- The rarest that share no character with one already taken (those of one word are
-        -- found together), then the next rarest if places are left.
-        FOR k IN 1 .. coalesce(cardinality(trigrams), 0) LOOP
-            EXIT WHEN cardinality(chosen) = {TRIGRAMS_MAX};
-            apart := true;
-            FOREACH place IN ARRAY taken LOOP
-                apart := apart AND abs(place - places[k]) >= 3;
+        -- The rarest first; then, among those in fewer than half the sampled containers, the
+        -- one that covers the most characters not yet covered (the rarest of those).
+        FOR step IN 1 .. {TRIGRAMS_MAX} LOOP
+            best := 0;
+            best_gain := 0;
+            FOR k IN 1 .. coalesce(cardinality(trigrams), 0) LOOP
+                CONTINUE WHEN trigrams[k] = ANY(chosen);
+                CONTINUE WHEN step > 1 AND 2 * counts[k] >= cardinality(sample);
+                gain := (NOT covered[places[k]])::integer + (NOT covered[places[k] + 1])::integer
+                    + (NOT covered[places[k] + 2])::integer;
+                IF gain > best_gain THEN
+                    best := k;
+                    best_gain := gain;
+                END IF;
             END LOOP;
-            IF apart THEN
-                chosen := chosen || trigrams[k];
-                taken := taken || places[k];
-            END IF;
-        END LOOP;
-        FOR k IN 1 .. coalesce(cardinality(trigrams), 0) LOOP
-            EXIT WHEN cardinality(chosen) = {TRIGRAMS_MAX};
-            IF NOT trigrams[k] = ANY(chosen) THEN
-                chosen := chosen || trigrams[k];
-            END IF;
+            EXIT WHEN best = 0;
+            chosen := chosen || trigrams[best];
+            covered[places[best]] := true;
+            covered[places[best] + 1] := true;
+            covered[places[best] + 2] := true;
         END LOOP;
         SELECT string_agg(format('search_fold LIKE %%L', '%%' || t || '%%'), ' AND ')
         INTO conditions FROM unnest(chosen) AS t;
