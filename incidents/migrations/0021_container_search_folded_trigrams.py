@@ -5,8 +5,8 @@ pg_trgm makes trigrams of words only: it drops every character that is not a let
 keeps only trigrams of a word's edges (`  c`, `y  `), each found in a large share of the
 containers, and the bitmap of migration 0005's indexes costs the length of those lists (30 ms
 at 100,000 containers for `y-c`, whose 1,500 matches are 1 in 64). Here the indexed text is
-`incidents_search_fold()` of the name and id: upper case, with the usual separators (space,
-`-`, `_`, `.`, `/`, `:`) turned into `Q`, so that `y-c` is the single trigram `YQC`, and
+`incidents_search_fold()` of the name and id: upper case, with every ASCII character that is
+neither a letter nor a digit turned into `Q`, so that `y-c` is the single trigram `YQC`, and
 `rders-cache-ap` has `SQC` and `EQA` across its hyphens. The fold is a function of each
 character, so a name that contains the query has a fold that contains the query's fold: the
 folded LIKE only finds candidates (with a few false ones, such as a real `YQC`), and the
@@ -26,15 +26,16 @@ uses them.
 SQLite has none of this: there `incidents.provider.rules` writes the queries itself.
 """
 
+import string
 from importlib import import_module
 
 from django.db import migrations
 
-#: The separators found in names and ids of services and hosts. Each is turned into `Q` by its
-#: own `replace()`: `translate()` costs 4 microseconds a row with the 33 ASCII punctuation
-#: characters, which the recheck of every candidate pays; six `replace()` cost a tenth of
-#: that. Other punctuation stays a separator, as in migration 0005's indexes.
-SEPARATORS = " -_./:"
+#: Every ASCII character that is neither a letter nor a digit, space included: pg_trgm's
+#: separators. Each becomes `Q`, so that a query made only of them (`***`, `%%%`) still has a
+#: trigram and is not a scan of the whole index. `translate()` costs about 4 microseconds a
+#: value, paid when a container is written: the search reads the stored fold.
+SEPARATORS = " " + string.punctuation
 #: The most containers the substring probe is meant to read before the trigram index.
 PROBE_ROWS_MAX = 4_000
 #: The fewest table pages it samples, and how many times the rows it is meant to read: the
@@ -44,11 +45,13 @@ PROBE_PAGES_MIN = 32
 PROBE_MARGIN = 1.5
 
 
+def _literal(text: str) -> str:
+    """`text` as an SQL string literal, `%` doubled for schema_editor.execute()."""
+    return "'" + text.replace("'", "''").replace("%", "%%") + "'"
+
+
 def _fold_sql() -> str:
-    folded = "upper(value)"
-    for separator in SEPARATORS:
-        folded = f"replace({folded}, '{separator}', 'Q')"
-    return folded
+    return f"translate(upper(value), {_literal(SEPARATORS)}, {_literal('Q' * len(SEPARATORS))})"
 
 
 FOLD_FUNCTION = f"""

@@ -362,3 +362,29 @@ def test_substring_search_with_quotes_and_escapes_on_analysed_table(site_a, quer
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {TABLE}")
     assert [c["id"] for c in search_containers(site_a, query)] == ["quoted"]
+
+
+@postgres_only
+@pytest.mark.parametrize("query", ["***", "\\\\\\", "%%%", "(!)"])
+def test_a_query_of_punctuation_only_is_searched_through_the_index(site_a, query):
+    # pg_trgm finds no trigram in punctuation; folded to "Q", it has some, and GIN does not
+    # read its whole index for it.
+    workspace = make_workspace("ws-punctuation", sites=[site_a])
+    fill(workspace, 2_000)
+    Container.objects.create(
+        workspace=workspace, external_id="odd", name=f"a {query} b", url="https://e.com/o"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT gin_clean_pending_list('{FOLD_INDEX}'::regclass)")
+        cursor.execute(f"ANALYZE {TABLE}")
+    fetched = "SELECT pg_stat_get_xact_tuples_fetched(%s::regclass)"
+    with connection.cursor() as cursor:
+        cursor.execute(fetched, [TABLE])
+        (before,) = cursor.fetchone()
+        assert trigram_candidates(query, workspace, 1_000, 100) == [
+            Container.objects.get(external_id="odd").pk
+        ]
+        cursor.execute(fetched, [TABLE])
+        (after,) = cursor.fetchone()
+    assert after - before < 10  # the table rows the index pointed at: not all 2,001
+    assert [c["id"] for c in search_containers(site_a, query)] == ["odd"]
