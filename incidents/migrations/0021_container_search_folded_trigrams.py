@@ -23,6 +23,9 @@ then id): the statement that calls it fetches those rows again, and no more of t
 reach the answer. Migration 0005's indexes stay: the admin's container search (`icontains`)
 uses them.
 
+`search_fold` is a generated column: a later migration that changes the type of `name` or
+`external_id` must drop it first (PostgreSQL refuses to alter a column it uses) and add it back.
+
 SQLite has none of this: there `incidents.provider.rules` writes the queries itself.
 """
 

@@ -173,6 +173,11 @@ class Container(models.Model):
 
     Container ids are unique across all workspaces, not only within one: Jira's
     affectedComponents carry bare ids that "must be unique for a given Provider".
+
+    On PostgreSQL the table also has `search_fold`, a column the database computes from `name`
+    and `external_id` for searchContainers (migration 0021; Django never reads or writes it). A
+    migration that changes either field's type must drop that column first and add it back:
+    PostgreSQL refuses to alter a column a generated column uses.
     """
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="containers")
