@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import jwt as pyjwt
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -42,6 +43,36 @@ def make_workspace(external_id: str, *, sites=(), **fields) -> Workspace:
     for site in sites:
         workspace.link_site(site)
     return workspace
+
+
+#: Migration 0005's trigram indexes and migration 0021's index of the folded name and id.
+TRIGRAM_INDEXES = {"incidents_container_name_trgm", "incidents_container_id_trgm"}
+FOLD_INDEX = "incidents_container_fold_trgm"
+
+
+def settle_search_statistics() -> None:
+    """Fresh statistics for the container table (and, on PostgreSQL, merged GIN pending
+    lists): what autovacuum does in production, and what the search's plans rely on."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for name in sorted(TRIGRAM_INDEXES | {FOLD_INDEX}):
+                cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [name])
+        cursor.execute(f"ANALYZE {Container._meta.db_table}")
+
+
+def fill(workspace: Workspace, count: int, id_prefix: str = "svc") -> None:
+    """`count` containers named like "payments-db-eu 00042", then `settle_search_statistics()`."""
+    first = ["payments", "orders", "search", "auth", "billing", "catalog", "checkout", "stock"]
+    Container.objects.bulk_create(
+        Container(
+            workspace=workspace,
+            external_id=f"{id_prefix}-{n:05d}",
+            name=f"{first[n % 8]}-{['api', 'db', 'cache'][n // 8 % 3]}-eu {n:05d}",
+            url=f"https://ops.example.com/c/{n}",
+        )
+        for n in range(count)
+    )
+    settle_search_statistics()
 
 
 def make_container(workspace: Workspace, external_id: str, name: str | None = None, **fields):

@@ -15,7 +15,7 @@ from incidents.provider.rules import (
 )
 from incidents.sync.payloads import rfc3339
 
-from .support import SEARCH, call, make_container, make_workspace
+from .support import SEARCH, call, fill, make_container, make_workspace
 
 pytestmark = pytest.mark.django_db
 
@@ -354,18 +354,7 @@ def test_substring_search_agrees_with_a_plain_scan_after_analyze(site_a, query):
     # or reads a bounded probe for a common query; either way, only containers that contain
     # the query are answered, ranked, as many as there are up to the limit.
     workspace = make_workspace("ws-scan", sites=[site_a])
-    first = ["payments", "orders", "search", "auth", "billing", "catalog", "checkout", "stock"]
-    Container.objects.bulk_create(
-        Container(
-            workspace=workspace,
-            external_id=f"svc-{n:04d}",
-            name=f"{first[n % 8]}-{['api', 'db', 'cache'][n // 8 % 3]}-eu {n:04d}",
-            url=f"https://ops.example.com/c/{n}",
-        )
-        for n in range(1_500)
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {Container._meta.db_table}")
+    fill(workspace, 1_500)
     folded = query.upper()
     containers = Container.objects.filter(workspace=workspace)
     matching = {

@@ -15,13 +15,11 @@ from incidents.provider.rules import (
     substring_matches,
 )
 
-from .support import make_workspace
+from .support import FOLD_INDEX, TRIGRAM_INDEXES, fill, make_workspace, settle_search_statistics
 
 pytestmark = pytest.mark.django_db
 postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_trgm")
 TABLE = Container._meta.db_table
-TRIGRAM_INDEXES = {"incidents_container_name_trgm", "incidents_container_id_trgm"}
-FOLD_INDEX = "incidents_container_fold_trgm"
 KEY_INDEXES = {"incidents_container_name_key", "incidents_container_id_key"}
 
 
@@ -29,26 +27,6 @@ def index_names() -> set[str]:
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, TABLE)
     return {name for name, constraint in constraints.items() if constraint["index"]}
-
-
-def fill(workspace, count: int, id_prefix: str = "svc") -> None:
-    """`count` containers named like "payments-db-eu 00042", then fresh statistics (and, on
-    PostgreSQL, merged GIN pending lists: what autovacuum does in production)."""
-    first = ["payments", "orders", "search", "auth", "billing", "catalog", "checkout", "stock"]
-    Container.objects.bulk_create(
-        Container(
-            workspace=workspace,
-            external_id=f"{id_prefix}-{n:05d}",
-            name=f"{first[n % 8]}-{['api', 'db', 'cache'][n // 8 % 3]}-eu {n:05d}",
-            url=f"https://ops.example.com/c/{n}",
-        )
-        for n in range(count)
-    )
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            for name in sorted(TRIGRAM_INDEXES | {FOLD_INDEX}):
-                cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [name])
-        cursor.execute(f"ANALYZE {TABLE}")
 
 
 def container_statements(captured) -> list[str]:
@@ -324,7 +302,8 @@ def test_substring_candidates_beyond_the_probe_come_from_the_trigram_index(site_
 
 
 def add_late(workspace, count: int) -> None:
-    """`count` containers named "Shared cache <n>" at the end of the table, then ANALYZE."""
+    """`count` containers named "Shared cache <n>" at the end of the table, then fresh
+    statistics."""
     Container.objects.bulk_create(
         Container(
             workspace=workspace,
@@ -334,9 +313,7 @@ def add_late(workspace, count: int) -> None:
         )
         for n in range(count)
     )
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT gin_clean_pending_list('{FOLD_INDEX}'::regclass)")
-        cursor.execute(f"ANALYZE {TABLE}")
+    settle_search_statistics()
 
 
 def late_containers():
@@ -359,8 +336,7 @@ def test_substring_search_with_quotes_and_escapes_on_analysed_table(site_a, quer
     Container.objects.create(
         workspace=workspace, external_id="quoted", name=f"x {query} y", url="https://e.com/q"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {TABLE}")
+    settle_search_statistics()
     assert [c["id"] for c in search_containers(site_a, query)] == ["quoted"]
 
 
@@ -374,9 +350,7 @@ def test_a_query_of_punctuation_only_is_searched_through_the_index(site_a, query
     Container.objects.create(
         workspace=workspace, external_id="odd", name=f"a {query} b", url="https://e.com/o"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT gin_clean_pending_list('{FOLD_INDEX}'::regclass)")
-        cursor.execute(f"ANALYZE {TABLE}")
+    settle_search_statistics()
     fetched = "SELECT pg_stat_get_xact_tuples_fetched(%s::regclass)"
     with connection.cursor() as cursor:
         cursor.execute(fetched, [TABLE])
