@@ -31,7 +31,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, connections, models, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from connect.client import (
@@ -103,19 +103,83 @@ def product_name() -> str:
 def sites_with_due_work(now=None) -> list[int]:
     """Active sites with due rows or tombstones to check, neither paused nor waiting for staff.
 
-    One probe per site (`EXISTS`, through the outbox's per-site indexes), so a round's cost
-    follows the number of sites, not the size of the backlog."""
+    One probe per site through the outbox's per-site indexes, so a round's cost follows the
+    number of sites, not the size of the backlog. The due probe asks for the site's first due
+    row in `sync_site_due_idx`'s order (the site as a range of one value, as in
+    `due_in_claim_order`) rather than whether one exists: with statistics taken while every row
+    was pending, as after a large drain, the planner expects any row to do and answers `EXISTS`
+    by reading the whole outbox, and `sync_due_idx`, of every site, would walk the other sites'
+    due rows."""
     now = now or timezone.now()
-    due = SyncState.objects.due(now).filter(installation=OuterRef("pk"))
+    first_due = (
+        SyncState.objects.due(now)
+        .filter(installation_id__gte=OuterRef("pk"), installation_id__lte=OuterRef("pk"))
+        .order_by("installation_id", "next_attempt_at")
+        .values("next_attempt_at")[:1]
+    )
     to_verify = SyncState.objects.to_verify(now).filter(installation=OuterRef("pk"))
     return list(
         Installation.objects.filter(state=Installation.State.INSTALLED, enabled=True)
         .exclude(sync_status__needs_attention=True)
         .exclude(sync_status__paused_until__gt=now)
-        .filter(Exists(due) | Exists(to_verify))
+        .annotate(first_due=Subquery(first_due))
+        .filter(Q(first_due__isnull=False) | Exists(to_verify))
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+def due_in_claim_order(
+    installation_id: int, kind: str, now: datetime
+) -> models.QuerySet[SyncState]:
+    """A site's due rows of one kind, oldest change first, read from `sync_claim_idx`.
+
+    The site and kind are ranges of one value, not equalities: an equality makes them constants
+    the planner drops from the order, and `sync_changed_idx` (changed_at, id) then looks as
+    good; with statistics taken before a backlog drained, it walks that index through every row
+    already sent, a claim's cost growing with the drain. Kept in the order, they leave
+    `sync_claim_idx` (pending rows only) the one index that gives it."""
+    return (
+        SyncState.objects.due(now)
+        .filter(
+            installation_id__gte=installation_id,
+            installation_id__lte=installation_id,
+            kind__gte=kind,
+            kind__lte=kind,
+        )
+        .order_by("installation_id", "kind", "changed_at", "id")
+    )
+
+
+class StepBudget:
+    """How many full batches a step claims in a row. BATCHES_PER_STEP, then as many again each
+    time nothing else waits: no other site has due work, and this site no due row of another
+    kind. So one large backlog drains without a new round (and the pause between rounds)
+    every BATCHES_PER_STEP batches, yet another site, or the site's reviews behind its
+    incidents, still get their turn as soon as they have work."""
+
+    def __init__(self, installation_id: int, kind: str) -> None:
+        self.installation_id = installation_id
+        self.kind = kind
+        self.granted = BATCHES_PER_STEP
+
+    def allows(self, batches: int) -> bool:
+        if batches < self.granted:
+            return True
+        if self._others_wait():
+            return False
+        self.granted = batches + BATCHES_PER_STEP
+        return True
+
+    def _others_wait(self) -> bool:
+        if any(pk != self.installation_id for pk in sites_with_due_work()):
+            return True
+        now = timezone.now()
+        return any(
+            due_in_claim_order(self.installation_id, kind, now).exists()
+            for kind in Kind.values
+            if kind != self.kind
+        )
 
 
 @dataclass(frozen=True)
@@ -143,24 +207,35 @@ def claim(
     tombstones: bool = False,
 ):
     """Lease up to `limit` due rows (or tombstones to check) of one site and kind; other
-    workers skip them."""
+    workers skip them.
+
+    A claimed incident or review row is also marked as possibly held by Jira in the same write,
+    before anything of it is sent: if the worker dies after Jira stored the entity, a later
+    delete still goes by id. `Claimed.present_in_jira` is the mark as it was before the claim."""
     now = timezone.now()
-    candidates = SyncState.objects.to_verify(now) if tombstones else SyncState.objects.due(now)
-    chosen = (
-        candidates.filter(installation_id=installation_id, kind=kind)
-        .order_by("changed_at", "id")
-        .select_for_update(skip_locked=True)
-    )
-    lease = (now + timedelta(seconds=config.lease_seconds), worker_id[:64])
+    chosen: models.QuerySet[SyncState]
+    if tombstones:
+        chosen = (
+            SyncState.objects.to_verify(now)
+            .filter(installation_id=installation_id, kind=kind)
+            .order_by("changed_at", "id")
+        )
+    else:
+        chosen = due_in_claim_order(installation_id, kind, now)
+    chosen = chosen.select_for_update(skip_locked=True)
+    changes: dict[str, Any] = {
+        "claimed_until": now + timedelta(seconds=config.lease_seconds),
+        "claimed_by": worker_id[:64],
+    }
+    if kind != Kind.WORKSPACE and not tombstones:
+        changes["present_in_jira"] = True
     if connection.vendor == "postgresql":
-        rows = _lease_returning(chosen.values("id")[:limit], lease)
+        rows = _lease_returning(chosen.values("id", "present_in_jira")[:limit], changes)
     else:
         with transaction.atomic():
             rows = list(chosen.values_list(*CLAIMED_FIELDS)[:limit])
             if rows:
-                SyncState.objects.filter(id__any=[r[0] for r in rows]).update(
-                    claimed_until=lease[0], claimed_by=lease[1]
-                )
+                SyncState.objects.filter(id__any=[r[0] for r in rows]).update(**changes)
     return [
         Claimed(
             r[0],
@@ -191,29 +266,33 @@ CLAIMED_FIELDS = (
 )
 
 
-def _lease_returning(chosen: models.QuerySet, lease: tuple[datetime, str]) -> list[tuple]:
+def _lease_returning(chosen: models.QuerySet, changes: dict[str, Any]) -> list[tuple]:
     """Lease the chosen rows and read them in one statement (PostgreSQL):
-    `UPDATE … FROM (SELECT id … FOR UPDATE SKIP LOCKED LIMIT n) RETURNING …`, in the order
-    chosen. One statement where selecting and then updating takes two, and the ids need not
-    travel back and forth."""
+    `WITH chosen AS (SELECT … FOR UPDATE SKIP LOCKED LIMIT n) UPDATE … RETURNING …`, in the
+    order chosen. The rows to write are found by `id = ANY(ARRAY(…))`, an index lookup per id,
+    where a join with the chosen ids may be planned as a scan of the whole outbox. The mark as
+    it was comes from `chosen`: `RETURNING` sees the row as written."""
     meta = SyncState._meta
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
-    pk = quote(_column(meta.pk.name))
+    pk = f"{table}.{quote(_column(meta.pk.name))}"
     with transaction.atomic():  # Django compiles FOR UPDATE only inside a transaction
         inner, inner_params = chosen.query.sql_with_params()
+    assignments = ", ".join(f"{quote(_column(name))} = %s" for name in changes)
     returned = ", ".join(
-        f"{table}.{quote(_column(name))}" for name in (*CLAIMED_FIELDS, "changed_at")
+        "chosen.present_in_jira" if name == "present_in_jira" else f"{table}.{quote(_column(name))}"
+        for name in (*CLAIMED_FIELDS, "changed_at")
     )
     # Only quoted names from the model's own metadata and Django's compiled SQL are
     # interpolated; values are parameters.
     sql = (
-        f"UPDATE {table} SET {quote(_column('claimed_until'))} = %s, "  # noqa: S608
-        f"{quote(_column('claimed_by'))} = %s FROM ({inner}) chosen "
-        f"WHERE {table}.{pk} = chosen.id RETURNING {returned}"
+        f"WITH chosen AS MATERIALIZED ({inner}) "  # noqa: S608
+        f"UPDATE {table} SET {assignments} FROM chosen "
+        f"WHERE {pk} = chosen.id AND {pk} = ANY(ARRAY(SELECT id FROM chosen)) "
+        f"RETURNING {returned}"
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, [*lease, *inner_params])
+        cursor.execute(sql, [*inner_params, *changes.values()])
         rows = cursor.fetchall()
     rows.sort(key=lambda row: (row[-1], row[0]))
     return [row[:-1] for row in rows]
@@ -563,34 +642,6 @@ def failed(rows: Iterable[Claimed], exc: JiraError) -> list[Outcome]:
     return [Outcome(row, delivered=False, failure=exc) for row in rows]
 
 
-class FirstMark:
-    """Marks rows as possibly in Jira just before the first of a batch's submits leaves, on
-    the thread that sends it (the relay's thread has other work meanwhile). If the mark fails,
-    no submit of the batch leaves: each raises the mark's error."""
-
-    def __init__(self, row_ids: list[int]) -> None:
-        self.row_ids = row_ids
-        self.done = False
-        self.error: Exception | None = None
-
-    def mark(self) -> None:
-        SyncState.objects.filter(id__any=self.row_ids).update(present_in_jira=True)
-
-    def before_each(self, requests: list[Request]) -> list[Request]:
-        return [functools.partial(self._then, request) for request in requests]
-
-    def _then(self, request: Request) -> list[Outcome]:
-        if not self.done:
-            self.done = True
-            try:
-                self.mark()
-            except Exception as exc:
-                self.error = exc
-        if self.error is not None:
-            raise self.error
-        return request()
-
-
 @dataclass
 class Plan:
     """A claimed batch made ready to send: its requests, and the rows they carry (the batch
@@ -698,14 +749,6 @@ class SiteSender:
             for workspace_id, items in upserts.items()
             for chunk in chunks(items, MAX_ENTITIES_PER_REQUEST)
         ]
-        # Recorded before the first submit leaves: if we die after Jira stored it, a later
-        # delete still goes. Rows marked already (as claimed) are left alone, since an UPDATE
-        # writes a new row version even when the value is the same.
-        unmarked = [
-            row.id for items in upserts.values() for row, _ in items if not row.present_in_jira
-        ]
-        if unmarked:
-            requests = FirstMark(unmarked).before_each(requests)
         requests += [functools.partial(self._delete_one, kind, row, p) for row, p in deletes]
         deferred = {row.id for row in waiting}
         return Plan(requests, [row for row in rows if row.id not in deferred])
@@ -723,11 +766,21 @@ class SiteSender:
         )
 
     def defer(self, rows: list[Claimed], unsettled: dict[str, datetime]) -> None:
-        """Give back rows waiting for their workspace's link, due when that is next tried."""
+        """Give back rows waiting for their workspace's link, due when that is next tried.
+        Nothing of them was sent, so the claim's present-in-Jira mark goes back to what it was."""
         if not rows:
             return
         now = timezone.now()
-        release(rows, until=max([now, *unsettled.values()]))
+        with transaction.atomic():
+            release(rows, until=max([now, *unsettled.values()]))
+            never_marked = [row for row in rows if not row.present_in_jira]
+            if never_marked:
+                # Unless the row changed meanwhile (its token is new): a newer change may have
+                # set the mark for a reason of its own.
+                SyncState.objects.filter(
+                    id__any=[row.id for row in never_marked],
+                    change_token__any=[row.change_token for row in never_marked],
+                ).update(present_in_jira=False)
 
     def _submit(self, kind: str, workspace_id: str, items: list[tuple[Claimed, dict]]):
         """Submit one batch; on 413, or a permanent refusal of the whole request, split it in
@@ -827,8 +880,9 @@ class SiteSender:
 #: A step stops for this round after this many failed requests in a row; its other rows wait
 #: for the next round and the site's other steps still run.
 STEP_FAILURE_LIMIT = 3
-#: Full batches a step sends in one round while nothing fails: a large backlog drains without a
-#: new round (and its site query) per batch, and other sites still get their turn.
+#: Full batches a step sends in one round while nothing fails, and as many again each time nothing
+#: else waits (`StepBudget`): a large backlog drains without a new round (and its site query)
+#: per batch, and other sites still get their turn.
 BATCHES_PER_STEP = 10
 
 
@@ -983,15 +1037,16 @@ def drain_overlapped(
 ) -> StepResult:
     """A step's batches, each batch's requests on the wire while the next batch is claimed and
     read and the previous one's outcomes are recorded. The rules of the plain loop hold: up to
-    BATCHES_PER_STEP full batches; a failed request stops the step (the batch already started
+    the full batches `StepBudget` allows; a failed request stops the step (the batch already started
     still has its outcomes recorded); `SitePaused` and `JiraAuthError` end the round."""
     total = StepResult()
     limit = config.batch_size
+    budget = StepBudget(installation.pk, kind)
     current = _start(sends, sender, kind, claim(installation.pk, kind, limit, worker_id, config))
     batches = 1
     while current is not None:
         upcoming = None
-        if current[0] == limit and batches < BATCHES_PER_STEP:
+        if current[0] == limit and budget.allows(batches):
             next_rows = claim(installation.pk, kind, limit, worker_id, config)
             upcoming = _start(sends, sender, kind, next_rows)
             batches += 1
@@ -1084,11 +1139,13 @@ def relay_site(
                 delivered += result.delivered
                 continue
             limit = VERIFY_BATCH if tombstones else config.batch_size
-            # A step keeps draining while it fills its batches without a failure, up to
-            # BATCHES_PER_STEP batches, then the round moves on (and the next round gives
-            # other sites their turn).
-            for _ in range(1 if tombstones else BATCHES_PER_STEP):
+            # A step keeps draining while it fills its batches without a failure, as long as
+            # its budget allows (tombstones: one batch), then the round moves on.
+            budget = StepBudget(installation.pk, kind)
+            batches = 0
+            while not batches or (not tombstones and budget.allows(batches)):
                 rows = claim(installation.pk, kind, limit, worker_id, config, tombstones=tombstones)
+                batches += 1
                 if not rows:
                     break
                 result = run_step(installation, rows, send, config, client)

@@ -4,6 +4,7 @@ PostgreSQL only, outside a transaction, as the worker runs: the sending thread h
 database connection, which must see the rows the test writes.
 """
 
+import json
 import threading
 import time
 
@@ -102,6 +103,13 @@ def test_a_large_backlog_still_goes_in_full_batches(sim, site, workspace):
     assert jira_view(sim) == portal_view(site)
 
 
+def test_a_backlog_with_nothing_else_waiting_drains_in_one_round(sim, site, workspace):
+    seed(workspace, 10 * relay.BATCHES_PER_STEP + 5)
+    handled = relay_once(worker_id="test", config=fast_config(batch_size=5))
+    assert handled == 10 * relay.BATCHES_PER_STEP + 5
+    assert jira_view(sim) == portal_view(site)
+
+
 def test_rows_given_back_to_wait_and_claimed_again_stay_claimed_while_they_are_sent(
     sim, site, workspace, monkeypatch
 ):
@@ -184,10 +192,11 @@ def test_rows_are_marked_as_possibly_in_jira_before_their_submit_leaves(sim, sit
 
     def handle(request):
         if request.method == "POST" and request.path.endswith(BULK):
+            sent = [incident["id"] for incident in json.loads(request.body)["incidents"]]
             try:
                 unmarked_when_sent.append(
                     SyncState.objects.filter(
-                        kind=SyncState.Kind.INCIDENT, present_in_jira=False
+                        kind=SyncState.Kind.INCIDENT, external_id__in=sent, present_in_jira=False
                     ).count()
                 )
             finally:
@@ -196,19 +205,4 @@ def test_rows_are_marked_as_possibly_in_jira_before_their_submit_leaves(sim, sit
 
     sim.handle = handle
     relay_once(worker_id="test", config=fast_config(batch_size=6))
-    # Each batch's rows are marked before it leaves; the next batch's are not yet.
-    assert unmarked_when_sent == [6, 0]
-
-
-def test_a_failing_mark_sends_nothing_of_its_batch(sim, site, workspace, monkeypatch):
-    seed(workspace, 3)
-
-    def broken(self):
-        raise RuntimeError("database gone")
-
-    monkeypatch.setattr(relay.FirstMark, "mark", broken)
-    relay_once(worker_id="test", config=fast_config(backoff_base=60, backoff_cap=60))
-    assert bulk_posts(sim) == []
-    rows = SyncState.objects.filter(kind=SyncState.Kind.INCIDENT)
-    assert rows.filter(pending=True, attempts=1, claimed_until__isnull=True).count() == 3
-    assert all("database gone" in row.last_attempt_error for row in rows)
+    assert unmarked_when_sent == [0, 0]

@@ -8,7 +8,7 @@ from django.utils import timezone
 from connect.client import JiraClient
 from incidents.models import Incident
 from incidents.models.outbox import SiteSyncStatus, SyncState
-from incidents.sync.relay import SiteSender, claim
+from incidents.sync.relay import BATCHES_PER_STEP, SiteSender, claim, relay_once
 from tests.incidents.factories import make_container, make_incident, make_review, make_workspace
 from tests.sync.conftest import drain, fast_config, install_into, jira_view, portal_view
 
@@ -85,6 +85,51 @@ def test_batches_respect_the_configured_size(sim, site, workspace):
     drain(fast_config(batch_size=3))
     assert len(submit_requests(sim)) == 3
     assert jira_view(sim) == portal_view(site)
+
+
+LONG_BACKLOG = 2 * BATCHES_PER_STEP + 4  # in batches of 2: more than one step's batches
+
+
+def long_backlog(workspace) -> list[Incident]:
+    container = make_container(workspace)
+    return [make_incident(workspace, containers=[container]) for _ in range(LONG_BACKLOG)]
+
+
+def pending_incidents(site) -> int:
+    return SyncState.objects.filter(installation=site, kind="incident", pending=True).count()
+
+
+def test_a_backlog_with_nothing_else_waiting_drains_in_one_round(sim, site, workspace):
+    drain()  # the link
+    long_backlog(workspace)
+    assert relay_once(worker_id="test", config=fast_config(batch_size=2)) == LONG_BACKLOG
+    assert pending_incidents(site) == 0
+    assert jira_view(sim) == portal_view(site)
+
+
+def test_another_sites_change_is_not_held_behind_a_long_backlog(sim, site, workspace):
+    other_site = install_into(sim, "second")
+    other_workspace = make_workspace()
+    other_workspace.link_site(other_site)
+    drain()  # the links
+    long_backlog(workspace)
+    theirs = make_incident(other_workspace)
+
+    relay_once(worker_id="test", config=fast_config(batch_size=2))
+
+    assert set(sim.incidents(site="second")) == {theirs.external_id}
+    assert pending_incidents(site) == LONG_BACKLOG - 2 * BATCHES_PER_STEP
+
+
+def test_a_sites_review_is_not_held_behind_a_long_backlog_of_its_incidents(sim, site, workspace):
+    drain()  # the link
+    incidents = long_backlog(workspace)
+    review = make_review([incidents[0]])
+
+    relay_once(worker_id="test", config=fast_config(batch_size=2))
+
+    assert review.external_id in sim.reviews()
+    assert pending_incidents(site) == LONG_BACKLOG - 2 * BATCHES_PER_STEP
 
 
 def test_reviews_go_in_their_own_request(sim, site, workspace):
