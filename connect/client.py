@@ -12,10 +12,12 @@ https://developer.atlassian.com/cloud/jira/software/rest/api-group-operations/.
 
 from __future__ import annotations
 
+import json as jsonlib
 import logging
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from importlib import metadata
@@ -196,6 +198,29 @@ class JiraClient:
     ) -> dict[str, Any]:
         """POST bulk: submit incidents and/or reviews (≤ 1000 of each); returns Jira's 202 body
         (`acceptedIncidents`, `failedIncidents`, `unknownProjectKeys`, …)."""
+        return self.submit_encoded(
+            self.encode_submission(
+                incidents=incidents,
+                reviews=reviews,
+                properties=properties,
+                provider_metadata=provider_metadata,
+            )
+        )
+
+    def submit_encoded(self, body: EncodedBody) -> dict[str, Any]:
+        """`submit_entities` with a body from `encode_submission`."""
+        return self._call("submit_entities", "POST", f"{API}/bulk", json=body, count=body.count)
+
+    def encode_submission(
+        self,
+        *,
+        incidents: Sequence[Mapping[str, Any]] | None = None,
+        reviews: Sequence[Mapping[str, Any]] | None = None,
+        properties: Mapping[str, str] | None = None,
+        provider_metadata: Mapping[str, str] | None = None,
+    ) -> EncodedBody:
+        """The checked, JSON-encoded body of a bulk submit, made ahead of sending it: a thread
+        that only sends (the relay's) then spends none of its turn encoding 1000 entities."""
         body: dict[str, Any] = {}
         for name, entities in (("incidents", incidents), ("reviews", reviews)):
             if entities:
@@ -209,7 +234,7 @@ class JiraClient:
         if provider_metadata:
             body["providerMetadata"] = dict(provider_metadata)
         count = len(body.get("incidents", ())) + len(body.get("reviews", ()))
-        return self._call("submit_entities", "POST", f"{API}/bulk", json=body, count=count)
+        return EncodedBody(jsonlib.dumps(body, allow_nan=False).encode(), count)
 
     def delete_by_properties(self, properties: Mapping[str, str]) -> None:
         """DELETE bulkByProperties?k=v&…: delete everything carrying ALL these properties."""
@@ -308,12 +333,13 @@ class JiraClient:
 
     def _send(self, method: str, path: str, params: Any, json: Any) -> requests.Response:
         """Prepare, sign over the prepared wire path and query, and send one attempt."""
+        headers = {"Accept": "application/json", "User-Agent": self.user_agent}
+        data = None
+        if isinstance(json, EncodedBody):
+            data, json = json.data, None
+            headers["Content-Type"] = "application/json"
         request = requests.Request(
-            method,
-            self.base_url + path,
-            params=params,
-            json=json,
-            headers={"Accept": "application/json", "User-Agent": self.user_agent},
+            method, self.base_url + path, params=params, data=data, json=json, headers=headers
         )
         prepared = self.session.prepare_request(request)
         if not (prepared.url or "").startswith(self.base_url + "/"):
@@ -372,6 +398,15 @@ class JiraClient:
                 "failure": failure or None,
             },
         )
+
+
+@dataclass(frozen=True)
+class EncodedBody:
+    """A JSON request body encoded ahead of sending (`JiraClient.encode_submission`), and how
+    many entities it carries (for the log)."""
+
+    data: bytes
+    count: int
 
 
 def retry_hint(response: requests.Response, *, now: datetime | None = None) -> float | None:

@@ -37,6 +37,7 @@ from django.utils import timezone
 from connect.client import (
     MAX_ENTITIES_PER_REQUEST,
     MAX_WORKSPACE_IDS_PER_REQUEST,
+    EncodedBody,
     JiraAuthError,
     JiraClient,
     JiraError,
@@ -88,13 +89,18 @@ class RelayConfig:
 
 
 def product_name() -> str:
+    return f"{settings.CONNECT_APP_NAME} {_release()}"
+
+
+@functools.cache
+def _release() -> str:
+    """The installed package's version, read once: the lookup scans the installed packages."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
-        release = version("jira-ops-portal")
+        return version("jira-ops-portal")
     except PackageNotFoundError:
-        release = "dev"
-    return f"{settings.CONNECT_APP_NAME} {release}"
+        return "dev"
 
 
 # --- Choosing and claiming work ----------------------------------------------------------------
@@ -744,8 +750,11 @@ class SiteSender:
             else:
                 upserts[entity.workspace_id].append((row, entity.payload))
         self.defer(waiting, unsettled)
+        # Encoded here, on the thread that reads, so the sending thread only sends.
         requests: list[Request] = [
-            functools.partial(self._submit, kind, workspace_id, chunk)
+            functools.partial(
+                self._submit, kind, workspace_id, chunk, self._encode(kind, workspace_id, chunk)
+            )
             for workspace_id, items in upserts.items()
             for chunk in chunks(items, MAX_ENTITIES_PER_REQUEST)
         ]
@@ -782,15 +791,25 @@ class SiteSender:
                     change_token__any=[row.change_token for row in never_marked],
                 ).update(present_in_jira=False)
 
-    def _submit(self, kind: str, workspace_id: str, items: list[tuple[Claimed, dict]]):
-        """Submit one batch; on 413, or a permanent refusal of the whole request, split it in
-        two until the culprit stands alone, then record Jira's refusal on that entity only."""
+    def _encode(self, kind: str, workspace_id: str, items: list[tuple[Claimed, dict]]):
+        return self.client.encode_submission(
+            **{REQUEST_KEY[kind]: [payload for _, payload in items]},
+            properties={WORKSPACE_PROPERTY: workspace_id},
+            provider_metadata={"product": product_name()},
+        )
+
+    def _submit(
+        self,
+        kind: str,
+        workspace_id: str,
+        items: list[tuple[Claimed, dict]],
+        body: EncodedBody | None = None,
+    ):
+        """Submit one batch (`body`: the batch encoded already); on 413, or a permanent refusal
+        of the whole request, split it in two until the culprit stands alone, then record
+        Jira's refusal on that entity only."""
         try:
-            response = self.client.submit_entities(
-                **{REQUEST_KEY[kind]: [payload for _, payload in items]},
-                properties={WORKSPACE_PROPERTY: workspace_id},
-                provider_metadata={"product": product_name()},
-            )
+            response = self.client.submit_encoded(body or self._encode(kind, workspace_id, items))
         except (JiraAuthError, SitePaused):
             raise
         except JiraError as exc:

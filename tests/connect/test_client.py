@@ -236,6 +236,32 @@ def test_headers_name_the_app(jira, make_client):
     assert headers["Accept"] == "application/json"
 
 
+def test_a_submission_encoded_ahead_goes_as_json_signed_at_each_attempt(jira, make_client, waits):
+    client = make_client(jira.url)
+    body = client.encode_submission(
+        incidents=[{"id": "i-1"}], properties={"workspaceId": "w1"}, provider_metadata={"p": "x"}
+    )
+    jira.script = [Reply(503), Reply(202, {})]
+    client.submit_encoded(body)
+    assert [r.json for r in jira.received] == [
+        {
+            "incidents": [{"id": "i-1"}],
+            "properties": {"workspaceId": "w1"},
+            "providerMetadata": {"p": "x"},
+        }
+    ] * 2
+    assert {r.headers["Content-Type"] for r in jira.received} == {"application/json"}
+    assert_all_signed(jira)
+
+
+def test_an_encoded_submission_is_checked_as_the_plain_one_is(make_client):
+    client = make_client("https://example.atlassian.net")
+    with pytest.raises(ValueError):
+        client.encode_submission(incidents=[{"id": "i"}] * 1001)
+    with pytest.raises(ValueError):
+        client.encode_submission()
+
+
 def test_calls_are_logged_without_token_or_secret(jira, make_client, caplog):
     caplog.set_level(logging.DEBUG)
     jira.script = [Reply(503)]

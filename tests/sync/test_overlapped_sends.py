@@ -48,7 +48,7 @@ class Timeline:
         self.lock = threading.Lock()
         self.requests: list[tuple[float, float]] = []
         self.claims: list[float] = []
-        original_submit, original_claim = JiraClient.submit_entities, relay.claim
+        original_submit, original_claim = JiraClient.submit_encoded, relay.claim
 
         def timed_submit(client, *args, **kwargs):
             started = time.monotonic()
@@ -63,7 +63,7 @@ class Timeline:
                 self.claims.append(time.monotonic())
             return original_claim(*args, **kwargs)
 
-        monkeypatch.setattr(JiraClient, "submit_entities", timed_submit)
+        monkeypatch.setattr(JiraClient, "submit_encoded", timed_submit)
         monkeypatch.setattr(relay, "claim", timed_claim)
 
     def claims_during_requests(self) -> int:
