@@ -9,7 +9,7 @@ from django.db.models import Count
 
 from connect.descriptor import build_descriptor
 from connect.models import Installation
-from incidents.models import Incident, PostIncidentReview
+from incidents.models import Incident, PostIncidentReview, Workspace
 from incidents.sync.relay import RelayConfig, relay_once
 from jirasim.testing import run_jirasim
 
@@ -45,6 +45,16 @@ def install_into(simulator, site_name: str = "default") -> Installation:
 @pytest.fixture
 def site(sim) -> Installation:
     return install_into(sim)
+
+
+def workspace_in_jira(site: Installation) -> Workspace:
+    """A workspace linked to the site, its link delivered: its entities do not wait for it."""
+    from tests.incidents.factories import make_workspace
+
+    workspace = make_workspace()
+    workspace.link_site(site)
+    drain()
+    return workspace
 
 
 def fast_config(**overrides) -> RelayConfig:

@@ -10,17 +10,14 @@ from connect.client import JiraClient
 from incidents.models.outbox import SyncState
 from incidents.sync.relay import SiteSender, claim, sites_with_due_work
 from tests.incidents.factories import make_incident, make_workspace
-from tests.sync.conftest import drain, fast_config, install_into
+from tests.sync.conftest import fast_config, install_into, workspace_in_jira
 
 INCIDENT = SyncState.Kind.INCIDENT
 
 
 @pytest.fixture
 def workspace(site):
-    workspace = make_workspace()
-    workspace.link_site(site)
-    drain()  # the link is in Jira: the incidents' steps do not wait for it
-    return workspace
+    return workspace_in_jira(site)
 
 
 def row_of(incident) -> SyncState:
@@ -95,6 +92,13 @@ def _outbox(site, count: int) -> None:
     )
 
 
+def _outbox_analyzed_while_pending(site, count: int) -> None:
+    """`count` pending rows, and the statistics autovacuum would take of them: every row pending."""
+    _outbox(site, count)
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM ANALYZE {SyncState._meta.db_table}")
+
+
 def _deliver(ids) -> None:
     """Mark these rows delivered a thousand at a time, as the relay does."""
     ids = list(ids)
@@ -125,9 +129,7 @@ def _xact_stats() -> tuple[int, int]:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres
 def test_a_claim_after_a_drain_reads_only_pending_rows_even_with_old_statistics(site):
-    _outbox(site, 20_000)
-    with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM ANALYZE {SyncState._meta.db_table}")  # every row pending
+    _outbox_analyzed_while_pending(site, 20_000)
     # Most of the backlog is then delivered, batch by batch as the relay does, before
     # autovacuum takes new statistics.
     _deliver(SyncState.objects.order_by("changed_at", "id").values_list("id", flat=True)[:19_900])
@@ -149,9 +151,7 @@ def test_a_claim_after_a_drain_reads_only_pending_rows_even_with_old_statistics(
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.postgres
 def test_looking_for_due_work_after_a_drain_does_not_read_the_whole_outbox(site):
-    _outbox(site, 20_000)
-    with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM ANALYZE {SyncState._meta.db_table}")  # every row pending
+    _outbox_analyzed_while_pending(site, 20_000)
     _deliver(SyncState.objects.order_by("changed_at", "id").values_list("id", flat=True))
 
     with transaction.atomic():  # the counters below are this transaction's
@@ -164,9 +164,7 @@ def test_looking_for_due_work_after_a_drain_does_not_read_the_whole_outbox(site)
 @pytest.mark.postgres
 def test_a_site_with_nothing_due_is_not_looked_for_among_another_sites_backlog(sim, site):
     install_into(sim, "idle")  # nothing due
-    _outbox(site, 20_000)
-    with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM ANALYZE {SyncState._meta.db_table}")  # every row pending
+    _outbox_analyzed_while_pending(site, 20_000)
     _deliver(SyncState.objects.order_by("changed_at", "id").values_list("id", flat=True)[:10_000])
 
     with transaction.atomic():  # the counters below are this transaction's

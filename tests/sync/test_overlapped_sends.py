@@ -16,8 +16,8 @@ from incidents.models import Incident, SiteSyncStatus
 from incidents.models.outbox import SyncState
 from incidents.sync import relay
 from incidents.sync.relay import RelayConfig, can_overlap, claim, relay_once
-from tests.incidents.factories import make_container, make_incident, make_workspace
-from tests.sync.conftest import drain, fast_config, jira_view, portal_view
+from tests.incidents.factories import make_container, make_incident
+from tests.sync.conftest import drain, fast_config, jira_view, portal_view, workspace_in_jira
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -26,10 +26,7 @@ BULK = "/rest/operations/1.0/bulk"
 
 @pytest.fixture
 def workspace(site):
-    workspace = make_workspace()
-    workspace.link_site(site)
-    drain()  # the link is in Jira: the incidents' steps do not wait for it
-    return workspace
+    return workspace_in_jira(site)
 
 
 def seed(workspace, n: int) -> list[Incident]:
