@@ -8,7 +8,13 @@ from django.utils import timezone
 
 from connect.client import JiraClient
 from incidents.models.outbox import SyncState
-from incidents.sync.relay import SiteSender, claim, sites_with_due_work
+from incidents.sync.relay import (
+    BATCHES_PER_STEP,
+    SiteSender,
+    StepBudget,
+    claim,
+    sites_with_due_work,
+)
 from tests.incidents.factories import make_incident, make_workspace
 from tests.sync.conftest import fast_config, install_into, workspace_in_jira
 
@@ -79,22 +85,22 @@ def test_a_row_changed_while_it_waited_keeps_the_mark_of_its_change(sim, site):
     assert row_of(incident).present_in_jira
 
 
-def _outbox(site, count: int) -> None:
+def _outbox(site, count: int, kind: str = INCIDENT) -> None:
     now = timezone.now()
     SyncState.objects.bulk_create(
         SyncState(
             installation=site,
-            kind=INCIDENT,
-            external_id=f"inc-{k}",
+            kind=kind,
+            external_id=f"{kind[:3]}-{k}",
             changed_at=now + timedelta(microseconds=k),
         )
         for k in range(count)
     )
 
 
-def _outbox_analyzed_while_pending(site, count: int) -> None:
+def _outbox_analyzed_while_pending(site, count: int, kind: str = INCIDENT) -> None:
     """`count` pending rows, and the statistics autovacuum would take of them: every row pending."""
-    _outbox(site, count)
+    _outbox(site, count, kind)
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM ANALYZE {SyncState._meta.db_table}")
 
@@ -173,3 +179,17 @@ def test_a_site_with_nothing_due_is_not_looked_for_among_another_sites_backlog(s
         scans_after, (_, fetched_after) = _table_scans(), _xact_stats()
     assert scans_after == scans
     assert fetched_after - fetched < 100  # not the busy site's 10,000 due rows
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+def test_a_long_drain_asks_whether_other_work_waits_without_reading_the_whole_outbox(site):
+    _outbox(site, 10_000)
+    _outbox_analyzed_while_pending(site, 10_000, SyncState.Kind.REVIEW)
+    # The reviews are delivered; the incidents' step asks whether any other kind waits.
+    _deliver(SyncState.objects.filter(kind=SyncState.Kind.REVIEW).values_list("id", flat=True))
+
+    with transaction.atomic():  # the counters below are this transaction's
+        before = _table_scans()
+        assert StepBudget(site.pk, INCIDENT).allows(BATCHES_PER_STEP)  # nothing else waits
+        assert _table_scans() == before
