@@ -4,11 +4,13 @@
 it for them afresh each time (its statement cache keys on the text, which changes with every
 count), and the statement grows with the list. `id__any` sends `id = ANY(%s::bigint[])`: one
 placeholder, one statement text whatever the count. The relay filters by a batch of ids in
-nearly every statement. Other databases get the plain `IN (…)`.
+nearly every statement. Other databases get the plain `IN (…)`. Hand-written statements get the
+same through `one_of()`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,3 +50,13 @@ class RelatedAnyOf(RelatedIn):
 
     def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, Sequence[Any]]:
         return _as_any(self, compiler, connection)
+
+
+def one_of(connection: Any, column: str, values: list, db_type: str) -> tuple[str, list]:
+    """`column` is one of `values`, for a hand-written statement: `column = ANY(%s::type[])` with
+    one array parameter on PostgreSQL, `column IN (SELECT value FROM json_each(%s))` with one
+    JSON array elsewhere, so the statement is the same text whatever the count. `db_type` is
+    PostgreSQL's element type (`bigint`, `text`); only trusted names are interpolated."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s::{db_type}[])", [values]
+    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(values)]  # noqa: S608

@@ -22,6 +22,7 @@ from django.db.models import Case, Count, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from connect.models import Installation
+from incidents.models.lookups import one_of
 
 
 def new_token() -> str:
@@ -311,13 +312,8 @@ def refresh_sync_summary(kind: str, external_ids: Iterable[str] | None = None) -
         ids = list(dict.fromkeys(external_ids))
         if not ids:
             return 0
-        if connection.vendor == "postgresql":
-            which, params = "external_id = ANY(%s::text[]) AND ", [ids]
-        else:
-            which, params = (
-                "external_id IN (SELECT value FROM json_each(%s)) AND ",
-                [json.dumps(ids)],
-            )
+        which, params = one_of(connection, "external_id", ids, "text")
+        which += " AND "
     sql = f"UPDATE {table} SET sync_flags = {summary} WHERE {which}sync_flags <> {summary}"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, [kind, *params, kind])

@@ -8,7 +8,6 @@ The functions read only prefetched relations: pass objects from `Incident.object
 `PostIncidentReview.objects.for_jira()` to stay at a constant number of queries.
 """
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connections
+
+from incidents.models.lookups import one_of
 
 SCHEMA_VERSION = "1.0"
 
@@ -147,12 +148,15 @@ def current_payloads(model: Any, external_ids: Iterable[str]) -> dict[str, Curre
         selected.append(column)
     # Only quoted table and column names from the models' metadata are interpolated; values
     # are parameters.
+    which, which_params = one_of(
+        connection, "e." + quote(meta.get_field("external_id").column), list(external_ids), "text"
+    )
     entity_sql = (
         f"SELECT e.{quote(meta.pk.column)}, e.{quote(workspace_field.column)}, "  # noqa: S608
         f"w.{quote(workspace_meta.get_field('external_id').column)}, {', '.join(selected)} "
         f"FROM {quote(meta.db_table)} e JOIN {quote(workspace_meta.db_table)} w "
         f"ON w.{quote(workspace_meta.pk.column)} = e.{quote(workspace_field.column)} "
-        f"WHERE {_one_of(connection, 'e.' + quote(meta.get_field('external_id').column))}"
+        f"WHERE {which}"
     )
     related_field = meta.get_field(model.RELATED_FIELD)
     through_meta = related_field.remote_field.through._meta
@@ -162,28 +166,28 @@ def current_payloads(model: Any, external_ids: Iterable[str]) -> dict[str, Curre
     related_sql = (
         f"SELECT t.{quote(owner)}, r.{quote(target_meta.get_field('external_id').column)} "  # noqa: S608
         f"FROM {quote(through_meta.db_table)} t JOIN {quote(target_meta.db_table)} r "
-        f"ON r.{quote(target_meta.pk.column)} = t.{quote(target)} "
-        f"WHERE {_one_of(connection, 't.' + quote(owner), integers=True)}"
+        f"ON r.{quote(target_meta.pk.column)} = t.{quote(target)} WHERE "
     )
     association_meta = meta.get_field("associations").related_model._meta
     fk = association_meta.get_field("incident" if is_incident else "review").column
     associations_sql = (
         f"SELECT {quote(fk)}, {quote(association_meta.get_field('association_type').column)}, "  # noqa: S608
         f"{quote(association_meta.get_field('value').column)} "
-        f"FROM {quote(association_meta.db_table)} "
-        f"WHERE {_one_of(connection, quote(fk), integers=True)}"
+        f"FROM {quote(association_meta.db_table)} WHERE "
     )
     with connection.cursor() as cursor:
-        cursor.execute(entity_sql, [_list_param(connection, list(external_ids))])
+        cursor.execute(entity_sql, which_params)
         rows = cursor.fetchall()
         pks = [row[0] for row in rows]
         related: dict[int, list[str]] = defaultdict(list)
         associations: dict[int, list[tuple[str, str]]] = defaultdict(list)
         if pks:
-            cursor.execute(related_sql, [_list_param(connection, pks)])
+            which, which_params = one_of(connection, "t." + quote(owner), pks, "bigint")
+            cursor.execute(related_sql + which, which_params)
             for owner_pk, related_id in cursor.fetchall():
                 related[owner_pk].append(related_id)
-            cursor.execute(associations_sql, [_list_param(connection, pks)])
+            which, which_params = one_of(connection, quote(fk), pks, "bigint")
+            cursor.execute(associations_sql + which, which_params)
             for owner_pk, association_type, value in cursor.fetchall():
                 associations[owner_pk].append((association_type, value))
     build = build_incident if is_incident else build_review
@@ -206,18 +210,6 @@ def _aware(value: Any) -> datetime:
     it through a model."""
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _one_of(connection: Any, column: str, *, integers: bool = False) -> str:
-    """`column` is one of a list passed as one parameter (`_list_param`): an array on
-    PostgreSQL, a JSON array elsewhere, so the statement is the same whatever the count."""
-    if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s::{'bigint' if integers else 'text'}[])"
-    return f"{column} IN (SELECT value FROM json_each(%s))"  # noqa: S608
-
-
-def _list_param(connection: Any, values: list) -> Any:
-    return values if connection.vendor == "postgresql" else json.dumps(values)
 
 
 #: List sizes the Incident and Review schemas require (`minItems` 1, `maxItems` 100) that depend

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import logging
 import os
 import socket
@@ -793,7 +794,9 @@ class SiteSender:
                     change_token__any=[row.change_token for row in never_marked],
                 ).update(present_in_jira=False)
 
-    def _encode(self, kind: str, workspace_id: str, items: list[tuple[Claimed, dict]]):
+    def _encode(
+        self, kind: str, workspace_id: str, items: list[tuple[Claimed, dict]]
+    ) -> EncodedBody:
         return self.client.encode_submission(
             **{REQUEST_KEY[kind]: [payload for _, payload in items]},
             properties={WORKSPACE_PROPERTY: workspace_id},
@@ -1163,16 +1166,15 @@ def relay_site(
             # A step keeps draining while it fills its batches without a failure, as long as
             # its budget allows (tombstones: one batch), then the round moves on.
             budget = StepBudget(installation.pk, kind)
-            batches = 0
-            while not batches or (not tombstones and budget.allows(batches)):
+            for batches in itertools.count(1):
                 rows = claim(installation.pk, kind, limit, worker_id, config, tombstones=tombstones)
-                batches += 1
                 if not rows:
                     break
                 result = run_step(installation, rows, send, config, client)
                 handled += result.handled
                 delivered += result.delivered
-                if len(rows) < limit or result.failed_requests:
+                full = len(rows) == limit and not result.failed_requests
+                if tombstones or not full or not budget.allows(batches):
                     break
     except SitePaused as exc:
         logger.info("Site %s: %s", installation, exc)

@@ -12,6 +12,7 @@ from connect.models import Installation
 from incidents.models import Incident, PostIncidentReview, Workspace
 from incidents.sync.relay import RelayConfig, relay_once
 from jirasim.testing import run_jirasim
+from tests.incidents.factories import make_workspace
 
 
 @pytest.fixture(autouse=True)
@@ -49,8 +50,6 @@ def site(sim) -> Installation:
 
 def workspace_in_jira(site: Installation) -> Workspace:
     """A workspace linked to the site, its link delivered: its entities do not wait for it."""
-    from tests.incidents.factories import make_workspace
-
     workspace = make_workspace()
     workspace.link_site(site)
     drain()
